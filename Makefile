@@ -1,0 +1,73 @@
+# gridnet.tenant: set-up, tests, lab and benchmarks.
+# Every target sets up what it needs (Debian packages as root, a pinned
+# virtualenv in .venv, the collection linked under .build/collections).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/.build/collections
+LINK := $(COLLECTIONS)/ansible_collections/gridnet/tenant
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babeld python3-venv util-linux procps
+APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter
+
+.PHONY: help setup test unit netns playbooks collection bench clean
+
+help:
+	@echo "make test    set everything up and run the whole test suite"
+	@echo "make unit    pure-logic tests (no root)"
+	@echo "make netns   tests that build real network namespaces (root)"
+	@echo "make bench   benchmarks, printing their figures"
+
+setup: .build/apt.stamp $(VENV)/.stamp $(LINK)
+
+.build/apt.stamp:
+	@mkdir -p .build
+	@missing=""; for c in $(APT_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages (missing:$$missing)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root to install: $(APT_PACKAGES)" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	fi
+	@touch $@
+
+$(VENV)/.stamp: requirements/test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements/test.txt
+	@touch $@
+
+$(LINK):
+	@mkdir -p $(dir $(LINK))
+	@ln -sfn $(CURDIR) $(LINK)
+
+test: setup
+	$(BIN)/pytest -q tests/unit tests/netns tests/playbooks
+	$(MAKE) --no-print-directory collection
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+netns: setup
+	$(BIN)/pytest -q tests/netns
+
+playbooks: setup
+	$(BIN)/pytest -q tests/playbooks
+
+# Build the collection tarball, install it into a scratch path and use it by FQCN.
+collection: setup
+	@rm -rf .build/dist .build/installed && mkdir -p .build/dist .build/installed
+	$(BIN)/ansible-galaxy collection build --output-path .build/dist . >/dev/null
+	$(BIN)/ansible-galaxy collection install -p .build/installed .build/dist/gridnet-tenant-*.tar.gz >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/installed PYTHONPATH= $(BIN)/ansible localhost -c local -i localhost, \
+	  -m ansible.builtin.assert -a "that=\"'2001:db8::/48' | gridnet.tenant.carve(64, ['a']) | length == 1\"" | grep -q SUCCESS
+	@echo "collection: built, installed and usable by FQCN"
+
+bench: setup
+	$(BIN)/python benchmarks/plan_benchmark.py
+
+clean:
+	rm -rf .build .pytest_cache .hypothesis

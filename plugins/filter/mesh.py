@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter: the complete tenant-network plan from the inventory."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.basic import missing_required_lib
+
+try:
+    import netaddr  # noqa: F401  (used by plugin_utils)
+    HAS_NETADDR = True
+except ImportError:
+    HAS_NETADDR = False
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import mesh
+
+
+def require_netaddr():
+    if not HAS_NETADDR:
+        raise AnsibleFilterError(missing_required_lib("netaddr"))
+
+
+def plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
+    require_netaddr()
+    try:
+        return mesh.plan(networks, hostvars, groups, public_keys, assignments)
+    except PlanError as exc:
+        raise AnsibleFilterError("gridnet.tenant.plan: %s" % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"plan": plan}

@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Deterministic names and numbers: pure functions of their inputs.
+
+Every value here is derived from SHA-256 of its inputs, never from Python's
+``hash()`` (salted per process) or from the order of hosts in a play, so the
+same inventory gives the same names on every run and every controller.
+See docs/naming.md for the scheme.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+
+IFNAME_MAX = 15  # IFNAMSIZ - 1 (the kernel keeps a trailing NUL)
+TAG_LENGTH = 6
+TAG_MAX = 11  # longest user tag that still fits "gtb-" + tag in 15 characters
+_TAG_RE = re.compile(r"^[a-z0-9]+$")
+_IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+VNI_MAX = (1 << 24) - 1
+
+
+def digest(*parts):
+    """SHA-256 of the parts, joined by a separator no part is expected to hold."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+
+
+def digest_int(*parts):
+    return int.from_bytes(digest(*parts)[:8], "big")
+
+
+def short_hash(*parts, length=TAG_LENGTH):
+    """Lower-case base32 (a-z, 2-7) of the digest: safe in interface names."""
+    return base64.b32encode(digest(*parts)).decode("ascii").lower()[:length]
+
+
+def net_tag(netid, tag=None):
+    """The short per-network tag used inside every name of that network."""
+    if tag is None:
+        return short_hash("net", netid)
+    tag = str(tag)
+    if not _TAG_RE.match(tag) or len(tag) > TAG_MAX:
+        raise PlanError(
+            "network %r: tag %r must be 1-%d characters of a-z and 0-9 "
+            "(it becomes part of 15-character interface names)" % (netid, tag, TAG_MAX)
+        )
+    return tag
+
+
+def check_ifname(name, what):
+    if len(name) > IFNAME_MAX:
+        raise PlanError(
+            "%s: interface name %r is %d characters, the kernel allows %d"
+            % (what, name, len(name), IFNAME_MAX)
+        )
+    if not _IFNAME_RE.match(name):
+        raise PlanError("%s: interface name %r has characters the kernel refuses" % (what, name))
+    return name
+
+
+def resource_names(tag):
+    """Names of the per-network objects on a node, all within 15 characters.
+
+    namespace  network namespace of the network resource
+    bridge     bridge in the node's own namespace, where workloads attach
+    veth_host  veth end enslaved to that bridge
+    veth_ns    veth end inside the namespace, holding the gateway addresses
+    vxlan      the network's VXLAN device (one per network resource)
+    uplink     the exit's uplink interface inside the namespace
+    """
+    names = {
+        "namespace": "gt-" + tag,
+        "bridge": "gtb-" + tag,
+        "veth_host": "gth-" + tag,
+        "veth_ns": "gtn-" + tag,
+        "vxlan": "gtx-" + tag,
+        "uplink": "gtu-" + tag,
+    }
+    for kind, name in names.items():
+        check_ifname(name, "network tag %r (%s)" % (tag, kind))
+    return names
+
+
+def wireguard_ifname(peer_public_key):
+    """Name of the point-to-point WireGuard link towards the holder of this key."""
+    return "gtw" + short_hash("wg", peer_public_key, length=10)
+
+
+def link_local(netid, node):
+    """The node's fe80::/64 address in this network, used on all its links.
+
+    Link-local addresses only need to be unique per link; one address per node
+    and network keeps every peer's route gateway predictable.
+    """
+    iid = digest("ll", netid, node)[:8]
+    groups = [iid[i:i + 2].hex() for i in range(0, 8, 2)]
+    # Clear the universal/local bit (RFC 4291 modified EUI-64: 0 = local).
+    groups[0] = "%04x" % (int(groups[0], 16) & 0xFDFF)
+    return "fe80::" + ":".join(g.lstrip("0") or "0" for g in groups)
+
+
+def preferred_slot(size, *parts):
+    """Where a value would go if nothing else were there: stable across additions."""
+    return digest_int(*parts) % size
+
+
+def validate_public_key(key, what):
+    """A WireGuard public key is the base64 of exactly 32 bytes."""
+    if not isinstance(key, str):
+        raise PlanError("%s: public key must be a string, got %r" % (what, type(key).__name__))
+    try:
+        raw = base64.b64decode(key.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise PlanError("%s: public key %r is not valid base64" % (what, key))
+    if len(raw) != 32:
+        raise PlanError("%s: public key %r decodes to %d bytes, WireGuard keys are 32" % (what, key, len(raw)))
+    return key

@@ -1,0 +1,273 @@
+import copy
+import ipaddress
+import itertools
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from inventory_factory import fake_public_key, farm
+
+farms = st.builds(
+    farm,
+    dc_nodes=st.integers(1, 8),
+    home_nodes=st.integers(0, 4),
+    segment_nodes=st.integers(0, 4),
+)
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
+
+
+def two_networks():
+    """Two networks sharing nodes and the exit, with a second exit for one of them."""
+    networks, hostvars, groups, keys = farm(dc_nodes=4, home_nodes=2, segment_nodes=2)
+    hostvars["gw2"] = copy.deepcopy(hostvars["gw1"])
+    hostvars["gw2"]["gridnet_tenant_underlay"]["ipv6"] = "2001:db8:1::2"
+    hostvars["gw2"]["gridnet_tenant_exit"]["allocation"] = "2001:db8:200::/40"
+    networks.append({
+        "netid": "net2",
+        "members": ["dc0", "dc1", "home0", "rack0"],
+        "exit": {"node": "gw2", "ipv6": "2001:db8:ff::20/64"},
+    })
+    networks.append({
+        "netid": "net3",
+        "members": ["dc", "home"],
+        "exit": {"node": "gw1", "ipv6": "2001:db8:ff::30/64", "ipv4": "203.0.113.30/24"},
+        "ipv4_range": "10.40.0.0/16",
+    })
+    for node in hostvars:
+        keys.setdefault(node, {}).update({n: fake_public_key(node, n) for n in ("net2", "net3")})
+    return networks, hostvars, groups, keys
+
+
+def all_resources(p):
+    return [(node, r) for node, state in p["nodes"].items() for r in state["resources"]]
+
+
+def test_same_inputs_same_plan_whatever_the_order():
+    networks, hostvars, groups, keys = two_networks()
+    first = plan(networks, hostvars, groups, keys)
+    shuffled_hostvars = dict(random.Random(7).sample(sorted(hostvars.items()), len(hostvars)))
+    shuffled_groups = {g: list(reversed(m)) for g, m in groups.items()}
+    second = plan(list(reversed(networks)), shuffled_hostvars, shuffled_groups, keys)
+    assert first == second
+
+
+@given(farms)
+def test_names_fit_and_are_unique_per_node(inventory):
+    p = plan(*inventory)
+    for node, state in p["nodes"].items():
+        names = []
+        for r in state["resources"]:
+            names += [r["bridge"], r["veth_host"], r["veth_ns"]]
+            names += [c["interface"] for c in r["connected"] if c["connection"] == "wireguard"]
+            if r["vxlan"]:
+                names.append(r["vxlan"]["name"])
+        assert all(len(n) <= 15 for n in names), names
+        assert len(names) == len(set(names)), node
+
+
+def test_no_two_network_resources_share_a_prefix():
+    p = plan(*two_networks())
+    prefixes = [ipaddress.ip_network(r["prefix"]) for _, r in all_resources(p)]
+    assert len(prefixes) == 4 + 2 + 2 + 1 + 4 + 1 + 6 + 1
+    for a, b in itertools.combinations(prefixes, 2):
+        assert not a.overlaps(b)
+    blocks = [ipaddress.ip_network(e["block"]) for e in p["exits"]]
+    for a, b in itertools.combinations(blocks, 2):
+        assert not a.overlaps(b)
+    for exit_plan in p["exits"]:
+        block = ipaddress.ip_network(exit_plan["block"])
+        assert all(ipaddress.ip_network(x).subnet_of(block) for x in exit_plan["prefixes"])
+
+
+@given(farms)
+def test_prefixes_unique_and_ports_unique_per_node(inventory):
+    p = plan(*inventory)
+    prefixes = [r["prefix"] for _, r in all_resources(p)]
+    assert len(prefixes) == len(set(prefixes))
+    for node, state in p["nodes"].items():
+        ports = [c["listen_port"] for r in state["resources"] for c in r["connected"] if c["connection"] == "wireguard"]
+        assert len(ports) == len(set(ports))
+
+
+def test_adding_a_node_to_a_network_of_50_changes_nothing_else():
+    networks, hostvars, groups, keys = farm(dc_nodes=30, home_nodes=10, segment_nodes=9)
+    first = plan(networks, hostvars, groups, keys)
+    assert len(first["nodes"]) == 50
+    hostvars["newcomer"] = {"gridnet_tenant_underlay": {"ipv6": "2001:db8:9::1", "ipv4": "198.51.100.250"}}
+    groups["dc"].append("newcomer")
+    keys["newcomer"] = {"net1": fake_public_key("newcomer", "net1")}
+    second = plan(networks, hostvars, groups, keys, assignments=first["assignments"])
+    assert set(second["nodes"]) == set(first["nodes"]) | {"newcomer"}
+    for node, state in first["nodes"].items():
+        before, after = state["resources"][0], second["nodes"][node]["resources"][0]
+        for field in ("prefix", "ipv4", "namespace", "bridge", "veth_host", "veth_ns", "link_local"):
+            assert before[field] == after[field]
+        links_after = {c["peer"]: c for c in after["connected"]}
+        for link in before["connected"]:
+            same = links_after[link["peer"]]
+            assert link == same, (node, link["peer"])
+    # and every old node now links to, or routes to, the newcomer
+    new_prefix = second["nodes"]["newcomer"]["resources"][0]["prefix"]
+    for node in first["nodes"]:
+        r = second["nodes"][node]["resources"][0]
+        reachable = {c["prefix"] for c in r["connected"]} | {x["dst"] for x in r["routes"]}
+        assert new_prefix in reachable or "::/0" in reachable
+
+
+@given(farms)
+def test_every_resource_reaches_every_other_prefix_and_the_exit(inventory):
+    p = plan(*inventory)
+    prefixes = {node: state["resources"][0]["prefix"] for node, state in p["nodes"].items()}
+    for node, state in p["nodes"].items():
+        r = state["resources"][0]
+        direct = {c["peer"]: c for c in r["connected"]}
+        routed = {x["dst"]: x for x in r["routes"]}
+        for other, prefix in prefixes.items():
+            if other == node:
+                continue
+            if other in direct:
+                assert direct[other]["prefix"] == prefix
+            else:
+                hop = routed[prefix]
+                assert hop["interface"] in {c["interface"] for c in r["connected"]}
+        if not r["is_exit"]:
+            assert routed["::/0"]["interface"] in {c["interface"] for c in r["connected"]}
+
+
+def test_hidden_nodes_get_keepalive_are_never_dialled_and_are_relayed():
+    p = plan(*farm(dc_nodes=2, home_nodes=2))
+    home0 = p["nodes"]["home0"]["resources"][0]
+    assert "home1" not in {c["peer"] for c in home0["connected"]}
+    assert all(c["persistent_keepalive"] == 25 for c in home0["connected"])
+    assert all(c["endpoint"] for c in home0["connected"])  # the hidden side dials
+    home1_prefix = p["nodes"]["home1"]["resources"][0]["prefix"]
+    via = {x["dst"]: x for x in home0["routes"]}[home1_prefix]
+    gw_link = {c["peer"]: c for c in home0["connected"]}["gw1"]
+    assert via["interface"] == gw_link["interface"]  # the exit relays
+    assert home1_prefix in gw_link["allowed_ips"]
+    for node in ("dc0", "dc1", "gw1"):
+        for c in p["nodes"][node]["resources"][0]["connected"]:
+            if c["peer"].startswith("home"):
+                assert c["endpoint"] is None
+                assert c["persistent_keepalive"] == 0
+
+
+def test_relay_through_another_node_when_the_exit_cannot_serve():
+    networks, hostvars, groups, keys = farm(dc_nodes=1, home_nodes=2)
+    # the exit only speaks IPv6; the IPv4-only home nodes can reach dc0 only
+    hostvars["gw1"]["gridnet_tenant_underlay"] = {"ipv6": "2001:db8:1::1"}
+    p = plan(networks, hostvars, groups, keys)
+    home0 = p["nodes"]["home0"]["resources"][0]
+    assert {c["peer"] for c in home0["connected"]} == {"dc0"}
+    dc0_link = home0["connected"][0]
+    routes = {x["dst"]: x for x in home0["routes"]}
+    assert routes["::/0"]["interface"] == dc0_link["interface"]
+    assert routes["::/0"]["gateway"] == dc0_link["peer_link_local"]
+    assert "::/0" in dc0_link["allowed_ips"]
+    gw = p["nodes"]["gw1"]["resources"][0]
+    home0_prefix = home0["prefix"]
+    gw_routes = {x["dst"]: x for x in gw["routes"]}
+    assert gw_routes[home0_prefix]["gateway"] == p["nodes"]["dc0"]["resources"][0]["link_local"]
+    assert home0_prefix in {c["peer"]: c for c in gw["connected"]}["dc0"]["allowed_ips"]
+
+
+def test_no_relay_possible_is_an_error():
+    networks, hostvars, groups, keys = farm(dc_nodes=0, home_nodes=2)
+    hostvars["gw1"]["gridnet_tenant_underlay"] = {"ipv6": "2001:db8:1::1"}
+    with pytest.raises(PlanError, match="'gw1' and 'home0' cannot reach each other"):
+        plan(networks, hostvars, groups, keys)
+
+
+def test_shared_segment_uses_vxlan_with_its_mtu():
+    p = plan(*farm(dc_nodes=1, segment_nodes=3))
+    r = p["nodes"]["rack0"]["resources"][0]
+    kinds = {c["peer"]: c["connection"] for c in r["connected"]}
+    assert kinds == {"rack1": "localvxlan", "rack2": "localvxlan", "dc0": "wireguard", "gw1": "wireguard"}
+    assert r["vxlan"]["mtu"] == 9000 - 70  # VXLAN over IPv6 on a jumbo segment
+    wg = {c["peer"]: c for c in r["connected"]}["dc0"]
+    assert wg["mtu"] == 1500 - 80
+    assert r["mtu"] == 1420  # the network's smallest link: workloads never exceed any link
+
+
+def test_mtu_over_ipv4_and_per_node_override():
+    networks, hostvars, groups, keys = farm(dc_nodes=1, home_nodes=1)
+    p = plan(networks, hostvars, groups, keys)
+    home = {c["peer"]: c for c in p["nodes"]["home0"]["resources"][0]["connected"]}
+    assert home["dc0"]["family"] == 4 and home["dc0"]["mtu"] == 1440
+    hostvars["dc0"]["gridnet_tenant_underlay"]["link_mtu"] = 1300
+    p = plan(networks, hostvars, groups, keys)
+    assert {c["peer"]: c for c in p["nodes"]["home0"]["resources"][0]["connected"]}["dc0"]["mtu"] == 1300
+
+
+def test_plan_records_assignments_that_reproduce_it():
+    inventory = two_networks()
+    first = plan(*inventory)
+    again = plan(*inventory, assignments=first["assignments"])
+    assert again == first
+
+
+def test_upstream_routes_one_per_network():
+    p = plan(*two_networks())
+    routes = {r["netid"]: r for r in p["upstream_routes"]}
+    assert set(routes) == {"net1", "net2", "net3"}
+    assert routes["net2"]["via"] == "2001:db8:ff::20" and routes["net2"]["exit"] == "gw2"
+
+
+# --- bad input: fails before anything is touched, naming the offending item ---
+
+def mutate(change):
+    networks, hostvars, groups, keys = farm(dc_nodes=2, home_nodes=1)
+    change(networks, hostvars, groups, keys)
+    return networks, hostvars, groups, keys
+
+
+def add_second_exit_inside_the_first(networks, hostvars, groups, keys):
+    hostvars["gw2"] = copy.deepcopy(hostvars["gw1"])
+    hostvars["gw2"]["gridnet_tenant_exit"]["allocation"] = "2001:db8:100::/48"
+    networks.append({"netid": "x", "members": ["dc0"], "exit": {"node": "gw2", "ipv6": "2001:db8:ff::9/64"}})
+    keys["dc0"]["x"] = fake_public_key("dc0", "x")
+    keys["gw2"] = {"x": fake_public_key("gw2", "x")}
+
+
+BAD_INPUTS = {
+    "unknown node": (lambda n, h, g, k: n[0]["members"].append("ghost"), "member 'ghost' is neither a host nor a group"),
+    "unknown exit": (lambda n, h, g, k: n[0]["exit"].update(node="ghost"), "exit node 'ghost' is not a host"),
+    "duplicate netid": (lambda n, h, g, k: n.append(dict(n[0])), "duplicate netid 'net1'"),
+    "overlapping allocations": (add_second_exit_inside_the_first,
+                                "allocations overlap: 2001:db8:100::/40 \\(host gw1\\) and 2001:db8:100::/48 \\(host gw2\\)"),
+    "exhausted ipv4": (lambda n, h, g, k: n[0].update(ipv4_range="10.40.0.0/23"), "ipv4_range 10.40.0.0/23 is exhausted"),
+    "exhausted allocation": (
+        lambda n, h, g, k: h["gw1"]["gridnet_tenant_exit"].update(allocation="2001:db8:100::/64", network_prefixlen=64),
+        "block 2001:db8:100::/64 is exhausted"),
+    "no path": (lambda n, h, g, k: h["gw1"]["gridnet_tenant_underlay"].pop("ipv4") and h["dc0"]["gridnet_tenant_underlay"].pop("ipv4")
+                and h["dc1"]["gridnet_tenant_underlay"].pop("ipv4"), "'dc0' and 'home0' cannot reach each other"),
+    "node without underlay": (lambda n, h, g, k: h["dc0"].pop("gridnet_tenant_underlay"), "host dc0: .*neither ipv6 nor ipv4"),
+    "malformed key": (lambda n, h, g, k: k["dc1"].update(net1="abc"), "node 'dc1'.*not valid base64"),
+    "short key": (lambda n, h, g, k: k["dc1"].update(net1="AAAA"), "node 'dc1'.*decodes to 3 bytes"),
+    "missing key": (lambda n, h, g, k: k.pop("dc1"), "no public key for node 'dc1'"),
+    "shared key": (lambda n, h, g, k: k["dc1"].update(net1=k["dc0"]["net1"]), "nodes 'dc0' and 'dc1' have the same public key"),
+    "name too long": (lambda n, h, g, k: n[0].update(tag="averylongtag"), "tag 'averylongtag'"),
+    "host address for a prefix": (lambda n, h, g, k: n[0].update(ipv4_range="10.40.3.7/16"), "ipv4_range: '10.40.3.7/16' is a host address"),
+    "host allocation": (lambda n, h, g, k: h["gw1"]["gridnet_tenant_exit"].update(allocation="2001:db8:100::1/40"),
+                        "gridnet_tenant_exit.allocation: '2001:db8:100::1/40' is a host address"),
+    "public ipv4 range": (lambda n, h, g, k: n[0].update(ipv4_range="198.51.100.0/24"), "not a private range"),
+    "gateway off subnet": (lambda n, h, g, k: n[0]["exit"].update(ipv4="203.0.114.10/24"), "gateway 203.0.113.1 is not on the uplink subnet"),
+    "unknown key": (lambda n, h, g, k: n[0].update(exits="gw1"), "unknown key\\(s\\) exits"),
+    "tiny mtu": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(mtu=1300), "link dc0 <-> .* MTU of 1220"),
+    "dnat outside": (lambda n, h, g, k: n[0].update(ipv4_dnat=[{"port": 80, "to": "10.99.0.5"}]), "10.99.0.5 is outside the network's IPv4 subnets"),
+    "allow overlap": (lambda n, h, g, k: n[0].update(ipv6_allow=[{"node": "dc0", "port": 443}, {"node": "dc0", "port": 443}]),
+                      "ipv6_allow\\[1\\] overlaps"),
+    "ports exhausted": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(port_range=[51820, 51821]),
+                        "node 'dc0': port_range 51820-51821 is exhausted"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_naming_the_item(case):
+    change, message = BAD_INPUTS[case]
+    with pytest.raises(PlanError, match=message):
+        plan(*mutate(change))
