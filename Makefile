@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babeld python3-venv util-linux procps
 APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter
 
-.PHONY: help setup test unit netns playbooks collection bench clean
+.PHONY: help setup test unit netns playbooks collection bench plan clean
 
 help:
 	@echo "make test    set everything up and run the whole test suite"
@@ -71,3 +71,6 @@ bench: setup
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
+
+plan: setup
+	$(BIN)/ansible-playbook -i docs/examples/inventory playbooks/plan.yml

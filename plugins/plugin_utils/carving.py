@@ -10,6 +10,8 @@ assignments always win, so with the ledger nothing is ever renumbered.
 
 from __future__ import annotations
 
+import socket
+
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import preferred_slot
 
@@ -64,8 +66,30 @@ def parse_address(value, what, version=None):
     return addr
 
 
+def format_address(value, version):
+    """Text form of an integer address (RFC 5952 for IPv6), without netaddr's per-call overhead."""
+    if version == 4:
+        return "%d.%d.%d.%d" % (value >> 24, (value >> 16) & 255, (value >> 8) & 255, value & 255)
+    if value >> 48:
+        return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
+    # inet_ntop writes addresses with 80 leading zero bits as ::a.b.c.d or ::ffff:a.b.c.d
+    groups = [(value >> shift) & 0xFFFF for shift in range(112, -16, -16)]
+    best_start, best_len, start = -1, 1, None
+    for i, group in enumerate(groups + [1]):
+        if group == 0 and start is None:
+            start = i
+        elif group != 0 and start is not None:
+            if i - start > best_len:
+                best_start, best_len = start, i - start
+            start = None
+    text = ["%x" % g for g in groups]
+    if best_start < 0:
+        return ":".join(text)
+    return ":".join(text[:best_start]) + "::" + ":".join(text[best_start + best_len:])
+
+
 def _format(value, prefixlen, version):
-    return "%s/%d" % (netaddr.IPAddress(value, version), prefixlen)
+    return "%s/%d" % (format_address(value, version), prefixlen)
 
 
 def subnet_at(pool, prefixlen, index):

@@ -183,9 +183,11 @@ class _Network(object):
         self.members = net.members
         self.underlays = underlays
         self.names = resource_names(net.tag)
-        self.links = {}      # (a, b) with a < b -> (connection, family, a_dials_b, b_dials_a, mtu)
+        # (a, b) with a < b -> [connection, family, a_dials_b, b_dials_a, mtu, port_a, port_b]
+        self.links = {}
+        # node -> [(peer, link record, side)], side 0 when node is the record's a
+        self.adjacency = {m: [] for m in self.members}
         self.peers = {m: [] for m in self.members}
-        self.wireguard_peers = {m: [] for m in self.members}
         self.relays = {}     # (a, b) with a < b -> relay node
         self.link_local = {m: link_local(net.netid, m) for m in self.members}
         self.mtu = None
@@ -201,10 +203,12 @@ class _Network(object):
                 (u.ipv6 is not None, u.ipv4 is not None, u.reachable, u.segment, u.mtu, u.link_mtu), len(shapes))
         decided = {}
         links = self.links
+        adjacency = self.adjacency
         for i, a in enumerate(members):
             ua = self.underlays[a]
             sa = shape_of[a]
             peers_a = self.peers[a]
+            adjacency_a = adjacency[a]
             for b in members[i + 1:]:
                 key = (sa, shape_of[b])
                 if key in decided:
@@ -216,12 +220,11 @@ class _Network(object):
                         found = found + (link_mtu(ua, ub, found[0], found[1]),)
                     decided[key] = found
                 if found is not None:
-                    links[(a, b)] = found
+                    record = links[(a, b)] = list(found) + [None, None]
+                    adjacency_a.append((b, record, 0))
+                    adjacency[b].append((a, record, 1))
                     peers_a.append(b)
                     self.peers[b].append(a)
-                    if found[0] == "wireguard":
-                        self.wireguard_peers[a].append(b)
-                        self.wireguard_peers[b].append(a)
         self.mtu = min(link[4] for link in links.values()) if links else \
             min(self.underlays[m].mtu for m in members)
         if len(links) == len(members) * (len(members) - 1) // 2:
@@ -274,7 +277,9 @@ def _assign_ports(working, underlays, existing_ports):
             size = high - low + 1
             used = taken[node]
             mine = ports[node][netid] = {}
-            for peer in w.wireguard_peers[node]:  # in member order, so no sort is needed
+            for peer, record, side in w.adjacency[node]:  # in member order, so no sort is needed
+                if record[0] != "wireguard":
+                    continue
                 port = held.get(peer) if held else None
                 if port is None:
                     if len(used) >= size:
@@ -285,7 +290,9 @@ def _assign_ports(working, underlays, existing_ports):
                         offset = (offset + 1) % size
                     port = low + offset
                     used.add(port)
-                mine[peer] = int(port)
+                port = int(port)
+                record[5 + side] = port
+                mine[peer] = port
     return ports
 
 
@@ -338,7 +345,7 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
         views = _peer_views(w, keys, prefixes[netid], subnets.get(netid))
         endpoint_hosts = _endpoint_hosts(w)
         for node in w.members:
-            resource = _resource(w, node, views, endpoint_hosts, ports, vnis[netid])
+            resource = _resource(w, node, views, endpoint_hosts, vnis[netid])
             nodes.setdefault(node, {"resources": []})["resources"].append(resource)
         exits.append(_exit(w, gateways[w.net.exit_node], blocks[netid], prefixes[netid], subnets.get(netid)))
 
@@ -371,20 +378,23 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
 
 
 def _peer_views(w, keys, prefixes, subnets):
-    """What every node sees of each peer, the same from any side: built once per network."""
+    """What every node sees of each peer, the same from any side: built once per network.
+
+    Link entries share these objects; a full mesh has N*(N-1) of them, so each
+    entry stays at ten keys (the size at which CPython's dict doubles).
+    """
     netid = w.net.netid
     views = {}
     for peer in w.members:
         ll = w.link_local[peer]
-        ipv4 = subnets[peer] if subnets is not None else None
+        routed = [prefixes[peer], subnets[peer]] if subnets is not None else [prefixes[peer]]
         views[peer] = {
             "peer": peer,
-            "prefix": prefixes[peer],
-            "ipv4": ipv4,
+            "prefixes": routed,
             "peer_link_local": ll,
             "interface": wireguard_ifname(keys[(netid, peer)]),
             "public_key": keys[(netid, peer)],
-            "allowed_ips": [prefixes[peer], ipv4, ll + "/128"] if ipv4 else [prefixes[peer], ll + "/128"],
+            "allowed_ips": routed + [ll + "/128"],
         }
     return views
 
@@ -398,47 +408,40 @@ def _endpoint_hosts(w):
     return hosts
 
 
-def _resource(w, node, views, endpoint_hosts, ports, vni):
+def _resource(w, node, views, endpoint_hosts, vni):
     net = w.net
     netid = net.netid
     underlays = w.underlays
     underlay = underlays[node]
     exit_node = net.exit_node
-    keepalive = 0 if underlay.reachable else PERSISTENT_KEEPALIVE
-    my_ports = ports.get(node, {}).get(netid)
-    links = w.links
+    subnets_used = len(views[node]["prefixes"]) == 2
     connected = []
     vxlan_peers = []
+    vxlan_family = None
     interface_of = {}
-    for peer in w.peers[node]:
-        if node < peer:
-            connection, family, i_dial, _, mtu = links[(node, peer)]
-        else:
-            connection, family, _, i_dial, mtu = links[(peer, node)]
+    for peer, record, side in w.adjacency[node]:
+        connection, family, mtu = record[0], record[1], record[4]
         view = views[peer]
         if connection == "wireguard":
             entry = {
                 "connection": connection,
                 **view,
                 "mtu": mtu,
-                "family": family,
-                "listen_port": my_ports[peer],
-                "endpoint": endpoint_hosts[peer][family] + str(ports[peer][netid][node]) if i_dial else None,
-                "persistent_keepalive": keepalive,
+                "listen_port": record[5 + side],
+                "endpoint": endpoint_hosts[peer][family] + str(record[6 - side]) if record[2 + side] else None,
             }
         else:
             entry = {
                 "connection": connection,
                 "peer": peer,
-                "prefix": view["prefix"],
-                "ipv4": view["ipv4"],
+                "prefixes": view["prefixes"],
                 "peer_link_local": view["peer_link_local"],
                 "interface": w.names["vxlan"],
                 "mtu": mtu,
-                "family": family,
                 "remote": _address(underlays[peer], family),
             }
             vxlan_peers.append(entry)
+            vxlan_family = family
         interface_of[peer] = entry
         connected.append(entry)
 
@@ -450,14 +453,12 @@ def _resource(w, node, views, endpoint_hosts, ports, vni):
             if other == node or other in interface_of:
                 continue
             hop = w.relays[(node, other) if node < other else (other, node)]
-            view = views[other]
-            _route_via(routes, interface_of[hop], w.link_local[hop],
-                       [view["prefix"], view["ipv4"]] if view["ipv4"] else [view["prefix"]])
+            _route_via(routes, interface_of[hop], w.link_local[hop], views[other]["prefixes"])
     if node != exit_node:
         hop = exit_node if exit_node in interface_of else \
             w.relays[(node, exit_node) if node < exit_node else (exit_node, node)]
         _route_via(routes, interface_of[hop], w.link_local[hop],
-                   [DEFAULT_V6, DEFAULT_V4] if views[node]["ipv4"] and net.exit_ipv4 else [DEFAULT_V6])
+                   [DEFAULT_V6, DEFAULT_V4] if subnets_used and net.exit_ipv4 else [DEFAULT_V6])
 
     vxlan = None
     if vxlan_peers:
@@ -468,11 +469,11 @@ def _resource(w, node, views, endpoint_hosts, ports, vni):
             "name": w.names["vxlan"],
             "vni": vni,
             "port": VXLAN_PORT,
-            "local": _address(underlay, vxlan_peers[0]["family"]),
+            "local": _address(underlay, vxlan_family),
             "mtu": vxlan_mtu,
         }
     names = w.names
-    mine = views[node]
+    mine = views[node]["prefixes"]
     return {
         "netid": netid,
         "tag": net.tag,
@@ -482,12 +483,14 @@ def _resource(w, node, views, endpoint_hosts, ports, vni):
         "bridge": names["bridge"],
         "veth_host": names["veth_host"],
         "veth_ns": names["veth_ns"],
-        "prefix": mine["prefix"],
-        "gateway6": host_at(mine["prefix"], 1),
-        "ipv4": mine["ipv4"],
-        "gateway4": host_at(mine["ipv4"], 1) if mine["ipv4"] else None,
-        "link_local": mine["peer_link_local"],
+        "prefix": mine[0],
+        "gateway6": host_at(mine[0], 1),
+        "ipv4": mine[1] if subnets_used else None,
+        "gateway4": host_at(mine[1], 1) if subnets_used else None,
+        "link_local": w.link_local[node],
         "mtu": w.mtu,
+        # a node behind NAT keeps every mapping open; nobody can dial it
+        "persistent_keepalive": 0 if underlay.reachable else PERSISTENT_KEEPALIVE,
         "vxlan": vxlan,
         "connected": connected,
         "routes": routes,

@@ -1,7 +1,7 @@
 import ipaddress
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import carve, parse_prefix
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
@@ -73,3 +73,26 @@ def test_not_a_prefix():
         parse_prefix("banana", "thing")
     with pytest.raises(PlanError, match="no prefix length"):
         parse_prefix("10.0.0.0", "thing")
+
+
+@example(0)
+@example(1)
+@example(0xFFFF01020304)
+@example(0x01020304)
+@example(1 << 48)
+@given(st.integers(0, (1 << 128) - 1))
+def test_ipv6_text_form_matches_rfc5952(value):
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import format_address
+    assert format_address(value, 6) == str(ipaddress.IPv6Address(value))
+
+
+@given(st.integers(0, (1 << 128) - 1).map(lambda v: v & ~((1 << 64) - 1)), st.sampled_from([0, 1, 0xffff << 16]))
+def test_ipv6_text_form_matches_rfc5952_on_sparse_addresses(value, low):
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import format_address
+    assert format_address(value | low, 6) == str(ipaddress.IPv6Address(value | low))
+
+
+@given(st.integers(0, (1 << 32) - 1))
+def test_ipv4_text_form(value):
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import format_address
+    assert format_address(value, 4) == str(ipaddress.IPv4Address(value))
