@@ -45,7 +45,7 @@ $(LINK):
 	@ln -sfn $(CURDIR) $(LINK)
 
 test: setup
-	$(BIN)/pytest -q tests/unit tests/netns tests/playbooks
+	$(BIN)/pytest -q $(wildcard tests/unit tests/netns tests/playbooks)
 	$(MAKE) --no-print-directory collection
 
 unit: setup
