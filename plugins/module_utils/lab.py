@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab: a simulated farm of nodes on one machine (root).
+
+Each node is one anchor process in its own network, mount, UTS, IPC and PID
+namespaces. Its mount namespace keeps /run/netns, /run/wireguard and the key
+directory private to it; its PID namespace means that SIGKILL to the anchor
+(PID 1 there, which ignores SIGTERM) ends every process the node started,
+wireguard-go included. Ansible reaches a node with community.docker.nsenter
+(ansible_nsenter_pid = the anchor's PID).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+PRIVATE_DIRS = ("/run/netns", "/run/wireguard", "/var/lib/gridnet-tenant")
+ANCHOR_MARK = b"gridnet-lab-anchor"
+# PID 1 of a node reaps what its children leave behind, as init does on a real
+# node (a wireguard-go whose link is deleted exits and must not stay a zombie).
+_REAPER = (
+    "import signal, os\n"
+    "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])\n"
+    "while True:\n"
+    "    signal.sigtimedwait([signal.SIGCHLD], 60)\n"
+    "    try:\n"
+    "        while os.waitpid(-1, os.WNOHANG)[0]: pass\n"
+    "    except ChildProcessError: pass\n"
+)
+_ANCHOR_SCRIPT = """
+set -e
+for d in {dirs}; do mkdir -p "$d"; mount -t tmpfs -o mode=0700 gridnet-lab "$d"; done
+chmod 0755 /run/netns /run/wireguard
+hostname {name}
+ip link set lo up
+exec {python} -c '{reaper}' {mark} {name}
+"""
+
+
+class LabError(Exception):
+    pass
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def start_node(name):
+    """Start an anchor; returns the PID of the node's PID 1 (the one to nsenter and to kill)."""
+    for directory in PRIVATE_DIRS:  # mount points must exist before the private tmpfs goes on them
+        os.makedirs(directory, exist_ok=True)
+    script = _ANCHOR_SCRIPT.format(dirs=" ".join(PRIVATE_DIRS), name=name, python=sys.executable, reaper=_REAPER,
+                                   mark=ANCHOR_MARK.decode())
+    launcher = subprocess.Popen(
+        ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
+         "--propagation", "private", "sh", "-c", script],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for child in _children(launcher.pid):
+            try:
+                with open("/proc/%d/cmdline" % child, "rb") as handle:
+                    if ANCHOR_MARK in handle.read().split(b"\0"):
+                        return child
+            except OSError:
+                pass
+        if launcher.poll() is not None:
+            raise LabError("lab node %s did not start: %s" % (name, launcher.stderr.read().decode(errors="replace")))
+        time.sleep(0.01)
+    stop_node(launcher.pid)
+    raise LabError("lab node %s did not come up within 10 s" % name)
+
+
+def stop_node(pid):
+    """SIGKILL the anchor: its PID namespace ends, and every process of the node with it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def is_anchor(pid, name):
+    """True when pid is a live lab anchor for node `name` (guards against PID reuse)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            if ANCHOR_MARK not in handle.read().split(b"\0"):
+                return False
+        return run(pid, ["hostname"], check=False).stdout.strip() == name
+    except OSError:
+        return False
+
+
+def run(pid, argv, check=True, namespaces=("--net", "--mount", "--uts", "--ipc", "--pid"), **kwargs):
+    """Run a command inside a lab node."""
+    result = subprocess.run(["nsenter", "--target", str(pid)] + list(namespaces) + list(argv),
+                            capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise LabError("%s in node %d failed: %s" % (" ".join(argv), pid, (result.stderr or result.stdout).strip()))
+    return result
+
+
+def connect(pid_a, ifname_a, pid_b, ifname_b, mtu=1500):
+    """A veth cable between two lab nodes (or a node and a switch)."""
+    subprocess.run(["ip", "link", "add", ifname_a, "netns", str(pid_a), "mtu", str(mtu), "type", "veth",
+                    "peer", "name", ifname_b, "netns", str(pid_b), "mtu", str(mtu)], check=True,
+                   capture_output=True)
+    run(pid_a, ["ip", "link", "set", ifname_a, "up"])
+    run(pid_b, ["ip", "link", "set", ifname_b, "up"])
+
+
+def add_address(pid, ifname, address):
+    run(pid, ["ip", "addr", "add", address, "dev", ifname] + (["nodad"] if ":" in address else []))
+
+
+def attach_workload(pid, name, bridge, mtu, addresses, gateways):
+    """A workload: a namespace inside the node, its veth on the resource's bridge."""
+    host_end = ("wl-" + name)[:15]
+    script = """
+set -e
+ip netns add {name}
+ip link add {host_end} mtu {mtu} type veth peer name eth0 netns {name} mtu {mtu}
+ip link set {host_end} master {bridge} up
+ip -n {name} link set lo up
+ip -n {name} link set eth0 up
+""".format(name=name, host_end=host_end, mtu=mtu, bridge=bridge)
+    for address in addresses:
+        script += "ip -n {0} addr add {1} dev eth0{2}\n".format(name, address, " nodad" if ":" in address else "")
+    for gateway in gateways:
+        script += "ip -n {0} route add default via {1}\n".format(name, gateway)
+    run(pid, ["sh", "-c", script])
+
+
+def ping(pid, workload, address, size=56, count=1, timeout=2, forbid_fragments=False, deadline=None):
+    """True when `address` answers from inside workload `workload` of node pid.
+
+    With a deadline, ping keeps trying once a second until `count` replies or the
+    deadline: first contact over a fresh WireGuard link waits for its handshake
+    (wireguard-go notices a moved link is up within a second, and a dropped
+    initiation is retried after 5 s).
+    """
+    argv = ["ip", "netns", "exec", workload, "ping", "-n", "-q", "-c", str(count), "-s", str(size)]
+    argv += ["-w", str(deadline)] if deadline else ["-W", str(timeout)]
+    if forbid_fragments:
+        argv += ["-M", "do"]
+    return run(pid, argv + [address], check=False).returncode == 0

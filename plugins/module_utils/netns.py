@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network namespaces: create, open, remove, and run code inside one.
+
+pyroute2 0.9 creates a missing namespace silently when asked to open it, so
+opening goes through ``open_namespace`` (flags=0: a missing one is an error).
+A netns socket does not switch the process's view of /proc/sys/net, so
+sysctls are written from a thread that has entered the namespace (setns is
+per thread; the main thread never leaves the node's namespace).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+try:
+    from pyroute2 import IPRoute, netns as pr_netns
+    HAS_PYROUTE2 = True
+except ImportError:
+    HAS_PYROUTE2 = False
+
+NETNS_RUN_DIR = "/run/netns"
+CLONE_NEWNET = 0x40000000
+
+
+def exists(name):
+    return os.path.exists(os.path.join(NETNS_RUN_DIR, name))
+
+
+def listed():
+    return sorted(pr_netns.listnetns()) if os.path.isdir(NETNS_RUN_DIR) else []
+
+
+def create(name):
+    pr_netns.create(name)
+
+
+def remove(name):
+    pr_netns.remove(name)
+
+
+def open_namespace(name):
+    """IPRoute inside an existing namespace; never creates one."""
+    return IPRoute(netns=name, flags=0)
+
+
+def run_inside(name, function, *args):
+    """Run function(*args) on a thread that has entered namespace `name`; return its result."""
+    outcome = {}
+
+    def target():
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            with open(os.path.join(NETNS_RUN_DIR, name)) as handle:
+                if libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, "setns(%s): %s" % (name, os.strerror(err)))
+            outcome["value"] = function(*args)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="netns-" + name)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _sysctl_path(key):
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def read_sysctls(keys):
+    values = {}
+    for key in keys:
+        with open(_sysctl_path(key)) as handle:
+            values[key] = handle.read().strip()
+    return values
+
+
+def write_sysctls(values):
+    for key, value in values.items():
+        with open(_sysctl_path(key), "w") as handle:
+            handle.write(str(value))

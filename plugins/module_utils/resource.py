@@ -1,0 +1,506 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One network resource on one node: desired state, actual state, diff, apply.
+
+Both states have the same shape, so the diff is a comparison and --diff shows
+exactly what would change:
+
+    {"namespace": bool, "sysctls": {...},
+     "bridge": {"mtu", "up"}, "veth": {"mtu", "up", "addresses"},
+     "wireguard": {ifname: {"mtu", "up", "addresses", "listen_port", "public_key",
+                            "peer": {"public_key", "endpoint", "allowed_ips", "persistent_keepalive"}}},
+     "vxlan": {"name", "vni", "local", "port", "mtu", "up", "addresses", "remotes"} | None,
+     "routes": {dst: "via GATEWAY dev IFNAME"}}
+
+Links are created in the node's namespace (where this runs, so their UDP
+sockets live there) and moved into the resource's namespace. Routes the
+collection owns carry protocol ROUTE_PROTO, so nothing else is ever touched.
+Private keys are compared, never shown: a link's state shows its public key.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
+from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
+    WireGuardError,
+    backend_for_kind,
+    select_backend,
+)
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+except ImportError:  # reported by the modules through missing_required_lib
+    IPRoute = None
+    NetlinkError = Exception
+
+ROUTE_PROTO = 152          # "gridnet" in /etc/iproute2/rt_protos terms: routes this collection owns
+IFA_F_NODAD = 0x02
+IFF_UP = 0x1
+WIREGUARD_PREFIX = "gtw"
+NAMESPACE_SYSCTLS = {
+    "net.ipv6.conf.all.forwarding": "1",
+    "net.ipv4.ip_forward": "1",
+    # links moved in later take these: no kernel-made addresses, no DAD delay
+    "net.ipv6.conf.default.addr_gen_mode": "1",
+    "net.ipv6.conf.default.accept_dad": "0",
+}
+
+
+class ResourceError(Exception):
+    """Bad input or a node that cannot take the plan; raised before anything changes."""
+
+
+def route_text(gateway, ifname):
+    return "via %s dev %s" % (gateway, ifname)
+
+
+# ---------------------------------------------------------------- desired state
+
+def desired_state(resource, private_key):
+    own_public = derive_public_key(private_key) if private_key else None
+    link_local = resource["link_local"] + "/64"
+    wireguard = {}
+    routes = {}
+    vxlan = None
+    for link in resource["connected"]:
+        for prefix in link["prefixes"]:
+            routes[prefix] = route_text(link["peer_link_local"], link["interface"])
+        if link["connection"] == "wireguard":
+            wireguard[link["interface"]] = {
+                "mtu": link["mtu"],
+                "up": True,
+                "addresses": [link_local],
+                "listen_port": link["listen_port"],
+                "public_key": own_public,
+                "peer": {
+                    "public_key": link["public_key"],
+                    "endpoint": link["endpoint"],
+                    "allowed_ips": sorted(link["allowed_ips"]),
+                    "persistent_keepalive": resource.get("persistent_keepalive", 0),
+                },
+            }
+    if resource.get("vxlan"):
+        device = resource["vxlan"]
+        vxlan = {
+            "name": device["name"],
+            "vni": device["vni"],
+            "local": device["local"],
+            "port": device["port"],
+            "mtu": device["mtu"],
+            "up": True,
+            "addresses": [link_local],
+            "remotes": sorted(c["remote"] for c in resource["connected"] if c["connection"] == "localvxlan"),
+        }
+    for route in resource.get("routes", []):
+        routes[route["dst"]] = route_text(route["gateway"], route["interface"])
+    # the link-local is needed for Neighbour Discovery towards workloads (the kernel adds none: addr_gen_mode 1)
+    addresses = [resource["gateway6"], link_local] + ([resource["gateway4"]] if resource.get("gateway4") else [])
+    return {
+        "namespace": True,
+        "sysctls": dict(NAMESPACE_SYSCTLS),
+        "bridge": {"mtu": resource["mtu"], "up": True},
+        "veth": {"mtu": resource["mtu"], "up": True, "addresses": sorted(addresses)},
+        "wireguard": wireguard,
+        "vxlan": vxlan,
+        "routes": dict(sorted(routes.items())),
+    }
+
+
+ABSENT = {"namespace": False, "sysctls": {}, "bridge": None, "veth": None,
+          "wireguard": {}, "vxlan": None, "routes": {}}
+
+
+# ---------------------------------------------------------------- actual state
+
+def _kind(link):
+    info = link.get_attr("IFLA_LINKINFO")
+    return info.get_attr("IFLA_INFO_KIND") if info else None
+
+
+def _addresses(ipr, index):
+    return sorted("%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=index))
+
+
+def _link_basics(ipr, link):
+    return {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP),
+            "addresses": _addresses(ipr, link["index"])}
+
+
+def read_state(node, resource, expected_private_key=None, expected_public_key=None, wireguard_binary="wireguard-go"):
+    """The resource as the kernel has it now, in the shape of desired_state()."""
+    state = {"namespace": netns.exists(resource["namespace"]), "sysctls": {}, "bridge": None, "veth": None,
+             "wireguard": {}, "vxlan": None, "routes": {}, "_index": {}, "_kinds": {}}
+    bridge = node.link_lookup(ifname=resource["bridge"])
+    if bridge:
+        link = node.get_links(bridge[0])[0]
+        state["bridge"] = {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP)}
+    host = node.link_lookup(ifname=resource["veth_host"])
+    state["_veth_host"] = node.get_links(host[0])[0] if host else None
+    if not state["namespace"]:
+        return state
+    state["sysctls"] = netns.run_inside(resource["namespace"], netns.read_sysctls, list(NAMESPACE_SYSCTLS))
+    with netns.open_namespace(resource["namespace"]) as ns:
+        names = {}
+        for link in ns.get_links():
+            name = link.get_attr("IFLA_IFNAME")
+            names[link["index"]] = name
+            state["_index"][name] = link["index"]
+            state["_kinds"][name] = _kind(link)
+            if name == resource["veth_ns"]:
+                state["veth"] = _link_basics(ns, link)
+            elif name.startswith(WIREGUARD_PREFIX) and _kind(link) in ("wireguard", "tun"):
+                entry = _link_basics(ns, link)
+                config = backend_for_kind(_kind(link), wireguard_binary).read(name, resource["namespace"])
+                entry["listen_port"] = config["listen_port"]
+                if config["private_key"] is None:
+                    entry["public_key"] = None
+                elif config["private_key"] == expected_private_key:
+                    entry["public_key"] = expected_public_key
+                else:
+                    entry["public_key"] = derive_public_key(config["private_key"])
+                peers = config["peers"]
+                entry["peer"] = next(iter(peers.values())) if len(peers) == 1 else None
+                if entry["peer"] is not None:
+                    entry["peer"]["public_key"] = next(iter(peers))
+                    entry["_last_handshake"] = entry["peer"].pop("last_handshake")
+                elif peers:
+                    entry["peer"] = {"public_keys": sorted(peers)}  # never ours: one peer per link
+                state["wireguard"][name] = entry
+            elif resource.get("vxlan") and name == resource["vxlan"]["name"] or \
+                    name.startswith("gtx-") and _kind(link) == "vxlan":
+                data = link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_DATA")
+                entry = _link_basics(ns, link)
+                entry.update({
+                    "name": name,
+                    "vni": data.get_attr("IFLA_VXLAN_ID"),
+                    "local": data.get_attr("IFLA_VXLAN_LOCAL6") or data.get_attr("IFLA_VXLAN_LOCAL"),
+                    "port": data.get_attr("IFLA_VXLAN_PORT"),
+                    "remotes": sorted(
+                        f.get_attr("NDA_DST") for f in ns.fdb("dump", ifindex=link["index"])
+                        if f.get_attr("NDA_LLADDR") == "00:00:00:00:00:00" and f.get_attr("NDA_DST")),
+                })
+                state["vxlan"] = entry
+        for family in (socket.AF_INET6, socket.AF_INET):
+            for route in ns.get_routes(family=family, proto=ROUTE_PROTO):
+                dst = route.get_attr("RTA_DST")
+                dst = "%s/%d" % (dst, route["dst_len"]) if dst else ("::/0" if family == socket.AF_INET6 else "0.0.0.0/0")
+                via = route.get_attr("RTA_VIA")
+                gateway = route.get_attr("RTA_GATEWAY") or (via["addr"] if via else None)
+                state["routes"][dst] = route_text(gateway, names.get(route.get_attr("RTA_OIF"), "?"))
+    state["routes"] = dict(sorted(state["routes"].items()))
+    return state
+
+
+def public_view(state):
+    """The state without bookkeeping keys: what --diff and results show."""
+    view = {k: v for k, v in state.items() if not k.startswith("_")}
+    view["wireguard"] = {
+        name: {k: v for k, v in link.items() if not k.startswith("_")}
+        for name, link in sorted(state["wireguard"].items())
+    }
+    return view
+
+
+def _comparable(desired, actual):
+    """Actual state as desired would see it: an endpoint learned from a peer that
+    dials us (we have none for it) is the peer's business, not a difference."""
+    actual = public_view(actual)
+    for name, link in actual["wireguard"].items():
+        wanted = desired["wireguard"].get(name)
+        if wanted and link.get("peer") and wanted["peer"]["endpoint"] is None:
+            link["peer"] = dict(link["peer"], endpoint=None)
+    return actual
+
+
+# ---------------------------------------------------------------- plan of changes
+
+class Change(object):
+    def __init__(self, text, apply):
+        self.text = text
+        self.apply = apply
+
+
+def _port_in_use(port):
+    """True when something other than a WireGuard link of ours holds UDP `port` here."""
+    for family, address in ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")):
+        probe = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind((address, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            if exc.errno != errno.EADDRNOTAVAIL:
+                raise
+        finally:
+            probe.close()
+    return False
+
+
+def check_preconditions(resource, desired, actual, node):
+    """Everything that could make the apply fail half-way, checked before any change."""
+    for name in [resource["bridge"], resource["veth_host"], resource["veth_ns"]] + list(desired["wireguard"]):
+        if len(name) > 15:
+            raise ResourceError("interface name %s is longer than the kernel's 15 characters" % name)
+    ours = {link.get("listen_port") for link in actual["wireguard"].values()}
+    for name, link in desired["wireguard"].items():
+        port = link["listen_port"]
+        if port not in ours and _port_in_use(port):
+            raise ResourceError("listen port %d of link %s is already in use on this node" % (port, name))
+        leftover = node.link_lookup(ifname=name)
+        if leftover and name not in actual["wireguard"]:
+            kinds = _kind(node.get_links(leftover[0])[0])
+            if kinds not in ("wireguard", "tun"):
+                raise ResourceError("interface %s exists on this node and is not a WireGuard link of ours" % name)
+    for name in (resource["bridge"], resource["veth_host"]):
+        found = node.link_lookup(ifname=name)
+        if found:
+            kind = _kind(node.get_links(found[0])[0])
+            if kind != ("bridge" if name == resource["bridge"] else "veth"):
+                raise ResourceError("interface %s exists on this node as a %s, not ours" % (name, kind))
+
+
+def plan_changes(resource, desired, actual, node, private_key, backend_choice="auto", wireguard_binary="wireguard-go"):
+    """The list of changes that turn actual into desired, in a safe order."""
+    changes = []
+    name = resource["namespace"]
+    holder = {}
+
+    def ns():
+        if "ns" not in holder:
+            holder["ns"] = netns.open_namespace(name)
+        return holder["ns"]
+
+    def backend():
+        if "backend" not in holder:
+            holder["backend"] = select_backend(node, backend_choice, wireguard_binary)
+        return holder["backend"]
+
+    def index(ipr, ifname):
+        found = ipr.link_lookup(ifname=ifname)
+        if not found:
+            raise ResourceError("interface %s vanished while converging" % ifname)
+        return found[0]
+
+    if not actual["namespace"]:
+        changes.append(Change("create namespace %s" % name, lambda: netns.create(name)))
+    if actual["sysctls"] != desired["sysctls"]:
+        changes.append(Change("set forwarding and address sysctls in %s" % name,
+                              lambda: netns.run_inside(name, netns.write_sysctls, desired["sysctls"])))
+
+    # Workload side: bridge and veth
+    if actual["bridge"] is None:
+        changes.append(Change("create bridge %s" % resource["bridge"],
+                              lambda: node.link("add", ifname=resource["bridge"], kind="bridge")))
+    if actual["bridge"] != desired["bridge"]:
+        changes.append(Change("set bridge %s mtu %d up" % (resource["bridge"], resource["mtu"]),
+                              lambda: node.link("set", index=index(node, resource["bridge"]),
+                                                mtu=resource["mtu"], state="up")))
+    if actual["_veth_host"] is None or actual["veth"] is None:
+        def make_veth():
+            for stale in node.link_lookup(ifname=resource["veth_host"]):
+                node.link("del", index=stale)
+            node.link("add", ifname=resource["veth_host"], kind="veth",
+                      peer={"ifname": resource["veth_ns"], "net_ns_fd": name})
+        changes.append(Change("create veth %s <-> %s" % (resource["veth_host"], resource["veth_ns"]), make_veth))
+        actual_veth = {"mtu": None, "up": False, "addresses": []}
+    else:
+        actual_veth = actual["veth"]
+    host = actual["_veth_host"]
+    if host is None or host.get_attr("IFLA_MASTER") != (node.link_lookup(ifname=resource["bridge"]) or [None])[0] \
+            or host.get_attr("IFLA_MTU") != resource["mtu"] or not host["flags"] & IFF_UP:
+        changes.append(Change("attach %s to %s" % (resource["veth_host"], resource["bridge"]), lambda: node.link(
+            "set", index=index(node, resource["veth_host"]), master=index(node, resource["bridge"]),
+            mtu=resource["mtu"], state="up")))
+    changes += _link_changes(ns, index, resource["veth_ns"], actual_veth, desired["veth"])
+
+    # WireGuard links
+    for ifname in sorted(set(actual["wireguard"]) - set(desired["wireguard"])):
+        changes.append(Change("remove WireGuard link %s" % ifname, lambda ifname=ifname: _remove_wireguard(
+            ns(), ifname, backend_for_kind(actual["_kinds"][ifname], wireguard_binary))))
+    for ifname, wanted in sorted(desired["wireguard"].items()):
+        current = actual["wireguard"].get(ifname)
+        if current is None:
+            changes.append(Change(
+                "create WireGuard link %s to %s (port %d)" % (ifname, wanted["peer"]["public_key"], wanted["listen_port"]),
+                lambda ifname=ifname, wanted=wanted: _create_wireguard(node, ns, name, backend(), ifname, wanted, private_key)))
+            current = {"mtu": None, "up": False, "addresses": []}
+        else:
+            changes += _wireguard_updates(ns, name, ifname, current, wanted, private_key,
+                                          backend_for_kind(actual["_kinds"][ifname], wireguard_binary),
+                                          actual["_kinds"][ifname])
+        changes += _link_changes(ns, index, ifname, current, wanted)
+
+    # VXLAN
+    want, have = desired["vxlan"], actual["vxlan"]
+    immutable = ("name", "vni", "local", "port")
+    if have is not None and (want is None or any(have[k] != want[k] for k in immutable)):
+        changes.append(Change("remove VXLAN %s" % have["name"],
+                              lambda: ns().link("del", index=index(ns(), have["name"]))))
+        have = None
+    if want is not None:
+        if have is None:
+            changes.append(Change("create VXLAN %s id %d local %s" % (want["name"], want["vni"], want["local"]),
+                                  lambda: _create_vxlan(node, name, want)))
+            have = {"mtu": None, "up": False, "addresses": [], "remotes": []}
+        for remote in sorted(set(have["remotes"]) - set(want["remotes"])):
+            changes.append(Change("remove VXLAN peer %s" % remote, lambda remote=remote: ns().fdb(
+                "del", ifindex=index(ns(), want["name"]), lladdr="00:00:00:00:00:00", dst=remote)))
+        for remote in sorted(set(want["remotes"]) - set(have["remotes"])):
+            changes.append(Change("add VXLAN peer %s" % remote, lambda remote=remote: ns().fdb(
+                "append", ifindex=index(ns(), want["name"]), lladdr="00:00:00:00:00:00", dst=remote)))
+        changes += _link_changes(ns, index, want["name"], have, want)
+
+    # Routes last: their interfaces exist by now
+    for dst in sorted(set(actual["routes"]) - set(desired["routes"])):
+        changes.append(Change("remove route %s %s" % (dst, actual["routes"][dst]),
+                              lambda dst=dst: _route(ns(), "del", dst, actual["routes"][dst], index)))
+    for dst, via in desired["routes"].items():
+        if actual["routes"].get(dst) != via:
+            changes.append(Change("route %s %s" % (dst, via),
+                                  lambda dst=dst, via=via: _route(ns(), "replace", dst, via, index)))
+    return changes, holder
+
+
+def _link_changes(ns, index, ifname, have, want):
+    """MTU, addresses and up/down of a link inside the resource's namespace."""
+    changes = []
+    if have.get("mtu") != want["mtu"]:
+        changes.append(Change("set %s mtu %d" % (ifname, want["mtu"]),
+                              lambda: ns().link("set", index=index(ns(), ifname), mtu=want["mtu"])))
+    for address in sorted(set(have.get("addresses", [])) - set(want["addresses"])):
+        changes.append(Change("remove address %s from %s" % (address, ifname), lambda address=address: ns().addr(
+            "del", index=index(ns(), ifname), address=address.split("/")[0], prefixlen=int(address.split("/")[1]))))
+    for address in sorted(set(want["addresses"]) - set(have.get("addresses", []))):
+        changes.append(Change("add address %s to %s" % (address, ifname), lambda address=address: ns().addr(
+            "add", index=index(ns(), ifname), address=address.split("/")[0], prefixlen=int(address.split("/")[1]),
+            flags=IFA_F_NODAD)))
+    if not have.get("up"):
+        changes.append(Change("set %s up" % ifname, lambda: ns().link("set", index=index(ns(), ifname), state="up")))
+    return changes
+
+
+def _create_wireguard(node, ns, namespace, backend, ifname, wanted, private_key):
+    for stale in node.link_lookup(ifname=ifname):  # a leftover of an interrupted run
+        node.link("del", index=stale)
+    backend.create(node, ifname)
+    backend.write(ifname, None, private_key=private_key, listen_port=wanted["listen_port"], replace_peers=True,
+                  peer=wanted["peer"])
+    node.link("set", index=node.link_lookup(ifname=ifname)[0], net_ns_fd=namespace)
+
+
+def _wireguard_updates(ns, namespace, ifname, current, wanted, private_key, backend, kind):
+    """Update a live link in place: no interface recreated, no handshake lost."""
+    changes = []
+    if current.get("public_key") != wanted["public_key"]:
+        changes.append(Change("set private key of %s" % ifname,
+                              lambda: backend.write(ifname, namespace, private_key=private_key)))
+    if current.get("listen_port") != wanted["listen_port"]:
+        changes.append(Change("set %s listen port %d" % (ifname, wanted["listen_port"]),
+                              lambda: backend.write(ifname, namespace, listen_port=wanted["listen_port"])))
+    have, want = current.get("peer") or {}, wanted["peer"]
+    if have.get("public_key") != want["public_key"]:
+        changes.append(Change("set %s peer %s" % (ifname, want["public_key"]),
+                              lambda: backend.write(ifname, namespace, replace_peers=True, peer=want)))
+        return changes
+    update = {"public_key": want["public_key"]}
+    if want["endpoint"] is not None and have.get("endpoint") != want["endpoint"]:
+        update["endpoint"] = want["endpoint"]
+    if have.get("allowed_ips") != want["allowed_ips"]:
+        update["allowed_ips"] = want["allowed_ips"]
+    if have.get("persistent_keepalive") != want["persistent_keepalive"]:
+        update["persistent_keepalive"] = want["persistent_keepalive"]
+    if len(update) > 1:
+        changes.append(Change("update %s peer: %s" % (ifname, ", ".join(sorted(k for k in update if k != "public_key"))),
+                              lambda: backend.write(ifname, namespace, peer=update)))
+    return changes
+
+
+def _remove_wireguard(ns, ifname, backend):
+    for found in ns.link_lookup(ifname=ifname):
+        ns.link("del", index=found)
+    backend.wait_gone(ifname)
+
+
+def _create_vxlan(node, namespace, want):
+    for stale in node.link_lookup(ifname=want["name"]):
+        node.link("del", index=stale)
+    local = {"vxlan_local6" if ":" in want["local"] else "vxlan_local": want["local"]}
+    node.link("add", ifname=want["name"], kind="vxlan", vxlan_id=want["vni"], vxlan_port=want["port"],
+              vxlan_learning=0, **local)
+    node.link("set", index=node.link_lookup(ifname=want["name"])[0], net_ns_fd=namespace)
+
+
+def _route(ns, command, dst, via, index):
+    _, gateway, _, ifname = via.split(" ")
+    if command == "del" and not ns.link_lookup(ifname=ifname):
+        return  # went with its link
+    oif = index(ns, ifname)
+    if ":" in dst:
+        ns.route(command, dst=dst, gateway=gateway, oif=oif, proto=ROUTE_PROTO)
+    else:  # IPv4 over an IPv6 link-local next hop (RFC 8950 style), same gateway as IPv6
+        ns.route(command, dst=dst, oif=oif, via={"family": socket.AF_INET6, "addr": gateway}, proto=ROUTE_PROTO)
+
+
+# ---------------------------------------------------------------- absent
+
+def removal_changes(resource, actual, node, wireguard_binary="wireguard-go"):
+    """Remove what this resource made, and nothing else."""
+    changes = []
+    name = resource["namespace"]
+    if actual["namespace"]:
+        def drop_namespace():
+            # delete links first so each wireguard-go process sees its device go and exits
+            with netns.open_namespace(name) as ns:
+                for link in ns.get_links():
+                    kind = _kind(link)
+                    if kind in ("tun", "wireguard"):
+                        _remove_wireguard(ns, link.get_attr("IFLA_IFNAME"), backend_for_kind(kind, wireguard_binary))
+                    elif kind in ("vxlan", "veth"):
+                        ns.link("del", index=link["index"])
+            netns.remove(name)
+        changes.append(Change("remove namespace %s and its links" % name, drop_namespace))
+    for ifname in (resource["veth_host"], resource["bridge"]):
+        found = node.link_lookup(ifname=ifname)
+        if found:
+            changes.append(Change("remove %s" % ifname, lambda ifname=ifname: [
+                node.link("del", index=i) for i in node.link_lookup(ifname=ifname)]))
+    return changes
+
+
+def converge(resource, state, private_key=None, check_mode=False, backend_choice="auto",
+             wireguard_binary="wireguard-go"):
+    """Bring one network resource to `state`. Returns (changed texts, before, after)."""
+    with IPRoute() as node:
+        public = derive_public_key(private_key) if private_key else None
+        actual = read_state(node, resource, private_key, public, wireguard_binary)
+        if state == "absent":
+            changes = removal_changes(resource, actual, node, wireguard_binary)
+            desired = dict(ABSENT)
+            holder = {}
+        else:
+            desired = desired_state(resource, private_key)
+            check_preconditions(resource, desired, actual, node)
+            changes, holder = plan_changes(resource, desired, actual, node, private_key, backend_choice,
+                                           wireguard_binary)
+        before = _comparable(desired, actual)
+        try:
+            if not check_mode:
+                for change in changes:
+                    try:
+                        change.apply()
+                    except (NetlinkError, OSError, WireGuardError) as exc:
+                        raise ResourceError("%s failed: %s" % (change.text, exc))
+        finally:
+            if "ns" in holder:
+                holder["ns"].close()
+        result = {"changes": [c.text for c in changes], "before": before, "after": desired,
+                  "backend": holder["backend"].name if "backend" in holder else None}
+        return result

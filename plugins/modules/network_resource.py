@@ -1,0 +1,144 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: network_resource
+short_description: Converge a node's whole network resource in one call
+version_added: "0.1.0"
+description:
+  - Takes one network resource of the node's plan (an item of C(plan.nodes[host].resources), see the
+    gridnet.tenant.plan filter) and makes the kernel match it - the namespace, the bridge where workloads attach,
+    the veth between them with the gateway addresses, forwarding, every WireGuard and VXLAN link with its
+    link-local address, MTU and peers, and every route.
+  - Reads the actual state, diffs it against the plan and applies only the difference; a second run with the same
+    plan changes nothing (no interface recreated, no handshake lost). Links and routes no longer in the plan are
+    removed; routes the collection did not make are never touched.
+  - WireGuard and VXLAN links are created in the node's namespace, so their UDP sockets live there, and moved into
+    the resource's namespace.
+  - Everything that could fail half-way (names, keys, listen ports in use, foreign interfaces in the way) is
+    checked before anything changes.
+extends_documentation_fragment:
+  - gridnet.tenant.node
+  - gridnet.tenant.node.WIREGUARD
+options:
+  resource:
+    description: One network resource of the plan.
+    type: dict
+    required: true
+  state:
+    description: C(absent) removes the namespace, its links, the bridge and the veth this resource made, and nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - gridnet.tenant contributors
+"""
+
+EXAMPLES = r"""
+- name: Converge every network resource of this node (one task per network, never per peer)
+  gridnet.tenant.network_resource:
+    resource: "{{ item }}"
+  loop: "{{ gridnet_tenant_plan.nodes[inventory_hostname].resources }}"
+  loop_control:
+    label: "{{ item.netid }}"
+"""
+
+RETURN = r"""
+changes:
+  description: What was changed (or would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+backend:
+  description: The WireGuard back end used for new links (C(kernel) or C(userspace)), null when none was made.
+  returned: always
+  type: str
+state:
+  description: The resource's state after the run, in the shape --diff shows. Contains no private key.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
+
+if HAS_PYROUTE2:
+    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import ResourceError, converge
+    from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import WireGuardError
+
+REQUIRED = ("netid", "namespace", "bridge", "veth_host", "veth_ns", "prefix", "gateway6", "link_local", "mtu",
+            "connected")
+NAME_FIELDS = ("namespace", "bridge", "veth_host", "veth_ns")
+
+
+def validate(resource, state):
+    """Refuse bad input by name, before the node is touched."""
+    needed = ("netid", "namespace", "bridge", "veth_host") if state == "absent" else REQUIRED
+    missing = [k for k in needed if resource.get(k) in (None, "")]
+    if missing:
+        return "resource lacks %s (pass an item of plan.nodes[host].resources)" % ", ".join(missing)
+    for field in NAME_FIELDS:
+        if field in resource and len(str(resource[field])) > 15:
+            return "resource %s %r is longer than the kernel's 15 characters" % (field, resource[field])
+    for link in resource.get("connected", []) if state == "present" else []:
+        if len(link.get("interface", "")) > 15:
+            return "link to %s: interface name %r is longer than 15 characters" % (link.get("peer"), link.get("interface"))
+        if link.get("connection") == "wireguard":
+            try:
+                keys.decode_key(link.get("public_key") or "")
+            except ValueError as exc:
+                return "link to %s: public key %r %s" % (link.get("peer"), link.get("public_key"), exc)
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            resource=dict(type="dict", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
+            wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
+            wireguard_go=dict(type="str", default="wireguard-go"),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"))
+    resource, state = module.params["resource"], module.params["state"]
+    problem = validate(resource, state)
+    if problem:
+        module.fail_json(msg=problem)
+    private_key = None
+    if state == "present" and any(c.get("connection") == "wireguard" for c in resource["connected"]):
+        try:
+            private_key = keys.read_private_key(keys.key_path(module.params["key_dir"], resource["netid"]))
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg="no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key first"
+                             % (resource["netid"], module.params["key_dir"], exc))
+    try:
+        result = converge(resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
+                          module.params["wireguard_go"])
+    except (ResourceError, WireGuardError) as exc:
+        module.fail_json(msg="network %r: %s" % (resource["netid"], exc))
+    module.exit_json(
+        changed=bool(result["changes"]),
+        changes=result["changes"],
+        backend=result["backend"],
+        state=result["after"],
+        diff={"before": result["before"], "after": result["after"]},
+    )
+
+
+if __name__ == "__main__":
+    main()
