@@ -15,7 +15,7 @@ except ImportError:
     HAS_NETADDR = False
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import mesh
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import inventory, mesh
 
 
 def require_netaddr():
@@ -31,6 +31,17 @@ def plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
         raise AnsibleFilterError("gridnet.tenant.plan: %s" % exc)
 
 
+def networks_of(networks, node, hostvars, groups=None):
+    """Netids of the networks `node` is a member (or the exit) of: what the key step needs before any plan."""
+    try:
+        return sorted(
+            str(net["netid"]) for net in networks
+            if node == (net.get("exit") or {}).get("node")
+            or node in inventory.resolve_members(net.get("netid"), net.get("members"), hostvars, groups))
+    except PlanError as exc:
+        raise AnsibleFilterError("gridnet.tenant.networks_of: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"plan": plan}
+        return {"plan": plan, "networks_of": networks_of}

@@ -25,6 +25,7 @@ import errno
 import socket
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, WIREGUARD_PREFIX
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
     WireGuardError,
@@ -42,7 +43,6 @@ except ImportError:  # reported by the modules through missing_required_lib
 ROUTE_PROTO = 152          # "gridnet" in /etc/iproute2/rt_protos terms: routes this collection owns
 IFA_F_NODAD = 0x02
 IFF_UP = 0x1
-WIREGUARD_PREFIX = "gtw"
 NAMESPACE_SYSCTLS = {
     "net.ipv6.conf.all.forwarding": "1",
     "net.ipv4.ip_forward": "1",
@@ -173,7 +173,7 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
                     entry["peer"] = {"public_keys": sorted(peers)}  # never ours: one peer per link
                 state["wireguard"][name] = entry
             elif resource.get("vxlan") and name == resource["vxlan"]["name"] or \
-                    name.startswith("gtx-") and _kind(link) == "vxlan":
+                    name.startswith(PREFIXES["vxlan"]) and _kind(link) == "vxlan":
                 data = link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_DATA")
                 entry = _link_basics(ns, link)
                 entry.update({

@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import re
 
+from ansible_collections.gridnet.tenant.plugins.module_utils.names import WIREGUARD_PREFIX, names_for_tag
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 
 IFNAME_MAX = 15  # IFNAMSIZ - 1 (the kernel keeps a trailing NUL)
@@ -74,14 +75,7 @@ def resource_names(tag):
     vxlan      the network's VXLAN device (one per network resource)
     uplink     the exit's uplink interface inside the namespace
     """
-    names = {
-        "namespace": "gt-" + tag,
-        "bridge": "gtb-" + tag,
-        "veth_host": "gth-" + tag,
-        "veth_ns": "gtn-" + tag,
-        "vxlan": "gtx-" + tag,
-        "uplink": "gtu-" + tag,
-    }
+    names = names_for_tag(tag)
     for kind, name in names.items():
         check_ifname(name, "network tag %r (%s)" % (tag, kind))
     return names
@@ -89,7 +83,7 @@ def resource_names(tag):
 
 def wireguard_ifname(peer_public_key):
     """Name of the point-to-point WireGuard link towards the holder of this key."""
-    return "gtw" + short_hash("wg", peer_public_key, length=10)
+    return WIREGUARD_PREFIX + short_hash("wg", peer_public_key, length=10)
 
 
 def link_local(netid, node):

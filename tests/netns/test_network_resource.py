@@ -178,3 +178,29 @@ def test_listen_port_in_use_fails_before_anything_changes(farm):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_info_reports_links_peers_handshakes_and_ports(farm):
+    the_plan = two_node_farm(farm)
+    for node in ("nodea", "nodeb"):
+        farm.converge(the_plan, node)
+    farm.workload(the_plan, "nodea")
+    b6, _ = farm.workload(the_plan, "nodeb")
+    assert farm.ping("nodea", b6, deadline=15)
+    info = farm.module("nodea", "network_resource_info")
+    assert info["changed"] is False and len(info["resources"]) == 1
+    reported = info["resources"][0]
+    link = the_plan["nodes"]["nodea"]["resources"][0]["connected"][0]
+    wg = reported["wireguard"][link["interface"]]
+    assert wg["listen_port"] == link["listen_port"]
+    assert wg["peer"]["public_key"] == link["public_key"] and wg["peer"]["last_handshake"] > 0
+    assert reported["routes"]["::/0"] == "via %s dev %s" % (link["peer_link_local"], link["interface"])
+    assert "private" not in str(info)
+
+
+def test_info_on_an_unknown_namespace_fails_clearly(farm):
+    two_node_farm(farm)
+    result = farm.module("nodea", "network_resource_info", namespace="gt-nosuch")
+    assert result.get("failed") and "'gt-nosuch' does not exist on this node" in result["msg"]
+    result = farm.module("nodea", "network_resource_info", namespace="eth0")
+    assert result.get("failed") and "not a network resource namespace" in result["msg"]

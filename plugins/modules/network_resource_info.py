@@ -1,0 +1,109 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: network_resource_info
+short_description: Report the network resources that exist on a node
+version_added: "0.1.0"
+description:
+  - Lists every network resource namespace this collection made on the node (C(gt-*)), with its links, their
+    MTU, addresses, listen ports, WireGuard peers with endpoint, allowed IPs and last handshake, the VXLAN device
+    and its peers, and the routes the collection owns. Reads only; never changes anything.
+extends_documentation_fragment:
+  - gridnet.tenant.node.WIREGUARD
+options:
+  namespace:
+    description: Report only this network resource namespace. Fails when it does not exist.
+    type: str
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author:
+  - gridnet.tenant contributors
+"""
+
+EXAMPLES = r"""
+- name: What exists on this node
+  gridnet.tenant.network_resource_info:
+  register: info
+
+- name: Peers that never completed a handshake
+  ansible.builtin.debug:
+    msg: "{{ info.resources | map(attribute='wireguard') | map('dict2items') | flatten
+             | selectattr('value.last_handshake', 'equalto', 0) | map(attribute='key') | list }}"
+"""
+
+RETURN = r"""
+resources:
+  description: One entry per network resource namespace on the node.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: The namespace.
+      type: str
+    wireguard:
+      description: Link name to its MTU, addresses, listen port, public key and peer (with C(last_handshake), epoch seconds).
+      type: dict
+    vxlan:
+      description: The VXLAN device, its id, local address, port and peers, or null.
+      type: dict
+    routes:
+      description: Destination to C(via GATEWAY dev LINK), for the routes the collection owns.
+      type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
+
+if netns.HAS_PYROUTE2:
+    from pyroute2 import IPRoute
+    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import public_view, read_state
+
+
+def describe(node, namespace, wireguard_go):
+    names = names_for_tag(tag_of_namespace(namespace))
+    state = read_state(node, dict(names, vxlan=None), wireguard_binary=wireguard_go)
+    view = public_view(state)
+    for name, link in view["wireguard"].items():
+        if link.get("peer") is not None and "public_keys" not in link["peer"]:
+            link["peer"] = dict(link["peer"], last_handshake=state["wireguard"][name].get("_last_handshake", 0))
+    return dict(view, namespace=namespace, bridge=names["bridge"])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            namespace=dict(type="str"),
+            wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
+            wireguard_go=dict(type="str", default="wireguard-go"),
+        ),
+        supports_check_mode=True,
+    )
+    if not netns.HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"))
+    wanted = module.params["namespace"]
+    ours = [n for n in netns.listed() if tag_of_namespace(n)]
+    if wanted is not None:
+        if tag_of_namespace(wanted) is None:
+            module.fail_json(msg="namespace %r is not a network resource namespace (they are named gt-TAG)" % wanted)
+        if wanted not in ours:
+            module.fail_json(msg="namespace %r does not exist on this node (it has: %s)"
+                             % (wanted, ", ".join(ours) or "none"))
+        ours = [wanted]
+    with IPRoute() as node:
+        resources = [describe(node, n, module.params["wireguard_go"]) for n in ours]
+    module.exit_json(changed=False, resources=resources)
+
+
+if __name__ == "__main__":
+    main()
