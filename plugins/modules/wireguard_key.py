@@ -17,7 +17,7 @@ extends_documentation_fragment:
   - gridnet.tenant.node
 options:
   netid:
-    description: The tenant network. Names the key file, so it may hold letters, digits and C(_ . : -).
+    description: "The tenant network. Names the key file, so it may hold letters, digits and C(_), C(.), C(:), C(-)."
     type: str
     required: true
   state:

@@ -63,10 +63,16 @@ def test_bad_inventory_fails_naming_the_item_and_writes_nothing(tmp_path):
     assert os.listdir(out) == []
 
 
-@pytest.mark.parametrize("name", ["carve", "plan", "resource_names", "wireguard_ifname", "link_local"])
-def test_every_filter_is_documented(name):
+@pytest.mark.parametrize("kind,name", [
+    ("filter", "carve"), ("filter", "plan"), ("filter", "resource_names"), ("filter", "wireguard_ifname"),
+    ("filter", "link_local"), ("filter", "networks_of"),
+    ("module", "wireguard_key"), ("module", "network_resource"), ("module", "network_resource_info"),
+    ("role", "netresource"),
+])
+def test_every_plugin_is_documented(kind, name):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"))
-    result = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", "filter", "gridnet.tenant." + name],
+    result = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, "gridnet.tenant." + name],
                             capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr
-    assert "EXAMPLES" in result.stdout and "RETURN" in result.stdout
+    assert result.returncode == 0 and "ERROR" not in result.stderr, result.stderr
+    if kind != "role":
+        assert "EXAMPLES" in result.stdout and "RETURN" in result.stdout
