@@ -95,7 +95,9 @@ def desired_state(resource, private_key):
             "mtu": device["mtu"],
             "up": True,
             "addresses": [link_local],
-            "remotes": sorted(c["remote"] for c in resource["connected"] if c["connection"] == "localvxlan"),
+            "group": device.get("group"),
+            "remotes": [] if device.get("group") else
+            sorted(c["remote"] for c in resource["connected"] if c["connection"] == "localvxlan"),
         }
     for route in resource.get("routes", []):
         routes[route["dst"]] = route_text(route["gateway"], route["interface"])
@@ -176,14 +178,18 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
                     name.startswith(PREFIXES["vxlan"]) and _kind(link) == "vxlan":
                 data = link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_DATA")
                 entry = _link_basics(ns, link)
+                group = data.get_attr("IFLA_VXLAN_GROUP6") or data.get_attr("IFLA_VXLAN_GROUP")
                 entry.update({
                     "name": name,
                     "vni": data.get_attr("IFLA_VXLAN_ID"),
                     "local": data.get_attr("IFLA_VXLAN_LOCAL6") or data.get_attr("IFLA_VXLAN_LOCAL"),
                     "port": data.get_attr("IFLA_VXLAN_PORT"),
+                    "group": group,
+                    # the group itself is the device's default fdb entry, not a peer
                     "remotes": sorted(
                         f.get_attr("NDA_DST") for f in ns.fdb("dump", ifindex=link["index"])
-                        if f.get_attr("NDA_LLADDR") == "00:00:00:00:00:00" and f.get_attr("NDA_DST")),
+                        if f.get_attr("NDA_LLADDR") == "00:00:00:00:00:00" and f.get_attr("NDA_DST")
+                        and f.get_attr("NDA_DST") != group),
                 })
                 state["vxlan"] = entry
         for family in (socket.AF_INET6, socket.AF_INET):
@@ -340,7 +346,7 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
 
     # VXLAN
     want, have = desired["vxlan"], actual["vxlan"]
-    immutable = ("name", "vni", "local", "port")
+    immutable = ("name", "vni", "local", "port", "group")
     if have is not None and (want is None or any(have[k] != want[k] for k in immutable)):
         changes.append(Change("remove VXLAN %s" % have["name"],
                               lambda: ns().link("del", index=index(ns(), have["name"]))))
@@ -348,7 +354,7 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
     if want is not None:
         if have is None:
             changes.append(Change("create VXLAN %s id %d local %s" % (want["name"], want["vni"], want["local"]),
-                                  lambda: _create_vxlan(node, name, want)))
+                                  lambda: _create_vxlan(node, name, want, resource["vxlan"].get("device"))))
             have = {"mtu": None, "up": False, "addresses": [], "remotes": []}
         for remote in sorted(set(have["remotes"]) - set(want["remotes"])):
             changes.append(Change("remove VXLAN peer %s" % remote, lambda remote=remote: ns().fdb(
@@ -429,10 +435,16 @@ def _remove_wireguard(ns, ifname, backend):
     backend.wait_gone(ifname)
 
 
-def _create_vxlan(node, namespace, want):
+def _create_vxlan(node, namespace, want, device=None):
     for stale in node.link_lookup(ifname=want["name"]):
         node.link("del", index=stale)
     local = {"vxlan_local6" if ":" in want["local"] else "vxlan_local": want["local"]}
+    if want.get("group"):
+        found = node.link_lookup(ifname=device or "")
+        if not found:
+            raise ResourceError("VXLAN multicast needs the segment's interface %r on this node" % device)
+        local["vxlan_group6" if ":" in want["group"] else "vxlan_group"] = want["group"]
+        local["vxlan_link"] = found[0]
     node.link("add", ifname=want["name"], kind="vxlan", vxlan_id=want["vni"], vxlan_port=want["port"],
               vxlan_learning=0, **local)
     node.link("set", index=node.link_lookup(ifname=want["name"])[0], net_ns_fd=namespace)

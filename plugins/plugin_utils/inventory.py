@@ -36,17 +36,17 @@ PRIVATE_IPV4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"
 
 Underlay = namedtuple(
     "Underlay",
-    "node ipv6 ipv4 reachable segment mtu link_mtu port_range",
+    "node ipv6 ipv4 reachable segment mtu link_mtu port_range l2_interface",
 )
 ExitGateway = namedtuple("ExitGateway", "node allocation network_prefixlen parent ipv4_gateway ipv6_gateway metric")
 Network = namedtuple(
     "Network",
-    "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat",
+    "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group",
 )
 
-_NETWORK_KEYS = {"netid", "tag", "members", "exit", "ipv4_range", "ipv6_allow", "ipv4_dnat"}
+_NETWORK_KEYS = {"netid", "tag", "members", "exit", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
-_UNDERLAY_KEYS = {"ipv6", "ipv4", "reachable", "l2_segment", "mtu", "link_mtu", "port_range"}
+_UNDERLAY_KEYS = {"ipv6", "ipv4", "reachable", "l2_segment", "l2_interface", "mtu", "link_mtu", "port_range"}
 _GATEWAY_KEYS = {"allocation", "network_prefixlen", "uplink"}
 _UPLINK_KEYS = {"parent", "ipv4_gateway", "ipv6_gateway", "metric"}
 
@@ -126,6 +126,7 @@ def read_underlay(node, hostvars):
         mtu=mtu,
         link_mtu=link_mtu,
         port_range=(low, high),
+        l2_interface=str(data["l2_interface"]) if data.get("l2_interface") else None,
     )
 
 
@@ -223,6 +224,12 @@ def read_networks(networks, hostvars, groups=None):
             raise PlanError("%s: ipv4_dnat needs ipv4_range (port forwards go to private IPv4 workloads)" % what)
         if raw.get("ipv4_dnat") and exit_ipv4 is None:
             raise PlanError("%s: ipv4_dnat needs exit.ipv4 (the address the forwards listen on)" % what)
+        vxlan_group = None
+        if raw.get("vxlan_group"):
+            group = parse_address(raw["vxlan_group"], what + ".vxlan_group")
+            if not group.is_multicast():
+                raise PlanError("%s.vxlan_group: %s is not a multicast address" % (what, group))
+            vxlan_group = str(group)
         result.append(Network(
             netid=netid,
             tag=tag,
@@ -233,6 +240,7 @@ def read_networks(networks, hostvars, groups=None):
             ipv4_range=ipv4_range,
             ipv6_allow=_list(raw.get("ipv6_allow"), what + ".ipv6_allow"),
             ipv4_dnat=_list(raw.get("ipv4_dnat"), what + ".ipv4_dnat"),
+            vxlan_group=vxlan_group,
         ))
     return result, underlays, gateways
 

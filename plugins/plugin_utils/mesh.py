@@ -465,12 +465,22 @@ def _resource(w, node, views, endpoint_hosts, vni):
         vxlan_mtu = min(e["mtu"] for e in vxlan_peers)
         for entry in vxlan_peers:
             entry["mtu"] = vxlan_mtu
+        group = net.vxlan_group
+        if group is not None and (":" in group) != (vxlan_family == 6):
+            raise PlanError("network %r: vxlan_group %s is not of the IP version the segment uses (IPv%d)"
+                            % (netid, group, vxlan_family))
+        if group is not None and not underlay.l2_interface:
+            raise PlanError("host %s: gridnet_tenant_underlay.l2_interface is required for network %r's vxlan_group"
+                            % (node, netid))
         vxlan = {
             "name": w.names["vxlan"],
             "vni": vni,
             "port": VXLAN_PORT,
             "local": _address(underlay, vxlan_family),
             "mtu": vxlan_mtu,
+            # multicast: peers are found through the group on the segment's interface, not fdb entries
+            "group": group,
+            "device": underlay.l2_interface if group is not None else None,
         }
     names = w.names
     mine = views[node]["prefixes"]

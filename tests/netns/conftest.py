@@ -65,13 +65,15 @@ class Farm(object):
             out[node] = {netid: result["public_key"]}
         return out
 
-    def plan(self, members=None, netid="net1", ipv4_range="10.60.0.0/16", public_keys=None, assignments=None):
+    def plan(self, members=None, netid="net1", ipv4_range="10.60.0.0/16", public_keys=None, assignments=None,
+             **network):
         hostvars = {n: {"gridnet_tenant_underlay": u} for n, u in self.underlay.items()}
         hostvars[self.exit_node]["gridnet_tenant_exit"] = {
             "allocation": "2001:db8:100::/40", "network_prefixlen": 48,
             "uplink": {"parent": "uplink0", "ipv6_gateway": "2001:db8:ff::1"}}
         networks = [{"netid": netid, "members": sorted(members or self.pids),
-                     "exit": {"node": self.exit_node, "ipv6": "2001:db8:ff::10/64"}, "ipv4_range": ipv4_range}]
+                     "exit": {"node": self.exit_node, "ipv6": "2001:db8:ff::10/64"}, "ipv4_range": ipv4_range,
+                     **network}]
         return plan(networks, hostvars, public_keys=public_keys or self.keys(netid), assignments=assignments)
 
     def converge(self, the_plan, node, check=False, state="present"):

@@ -204,3 +204,24 @@ def test_info_on_an_unknown_namespace_fails_clearly(farm):
     assert result.get("failed") and "'gt-nosuch' does not exist on this node" in result["msg"]
     result = farm.module("nodea", "network_resource_info", namespace="eth0")
     assert result.get("failed") and "not a network resource namespace" in result["msg"]
+
+
+def test_vxlan_over_a_multicast_group_instead_of_fdb_peers(farm):
+    farm.node("nodea", ipv6="2001:db8:1::1", l2_segment="rack-a", l2_interface="to-nodeb")
+    farm.node("nodeb", ipv6="2001:db8:1::2", l2_segment="rack-a", l2_interface="to-nodea")
+    farm.exit_node = "nodeb"
+    farm.cable("nodea", "nodeb", "2001:db8:1::")
+    the_plan = farm.plan(vxlan_group="ff05::4242")
+    assert the_plan["nodes"]["nodea"]["resources"][0]["vxlan"]["group"] == "ff05::4242"
+    for node in ("nodea", "nodeb"):
+        result = farm.converge(the_plan, node)
+        assert result.get("changed") and not any("VXLAN peer" in c for c in result["changes"]), result
+    namespace = the_plan["nodes"]["nodea"]["resources"][0]["namespace"]
+    details = lab.run(farm.pids["nodea"], ["ip", "-d", "-n", namespace, "link", "show", "gtx-" + namespace[3:]]).stdout
+    assert "group ff05::4242" in details
+    farm.workload(the_plan, "nodea")
+    b6, b4 = farm.workload(the_plan, "nodeb")
+    mtu = the_plan["nodes"]["nodea"]["resources"][0]["mtu"]
+    assert farm.ping("nodea", b6, deadline=10) and farm.ping("nodea", b4)
+    assert farm.ping("nodea", b6, size=mtu - ICMP6_HEADERS, forbid_fragments=True)
+    assert farm.converge(the_plan, "nodea")["changed"] is False

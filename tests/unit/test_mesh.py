@@ -275,3 +275,20 @@ def test_bad_input_fails_naming_the_item(case):
     change, message = BAD_INPUTS[case]
     with pytest.raises(PlanError, match=message):
         plan(*mutate(change))
+
+
+def test_vxlan_group_validation_names_the_item():
+    networks, hostvars, groups, keys = farm(dc_nodes=1, segment_nodes=2)
+    networks[0]["vxlan_group"] = "2001:db8::1"
+    with pytest.raises(PlanError, match="vxlan_group: 2001:db8::1 is not a multicast address"):
+        plan(networks, hostvars, groups, keys)
+    networks[0]["vxlan_group"] = "239.1.1.1"
+    with pytest.raises(PlanError, match="not of the IP version the segment uses \\(IPv6\\)"):
+        plan(networks, hostvars, groups, keys)
+    networks[0]["vxlan_group"] = "ff05::42"
+    with pytest.raises(PlanError, match="host rack0: gridnet_tenant_underlay.l2_interface is required"):
+        plan(networks, hostvars, groups, keys)
+    for node in ("rack0", "rack1"):
+        hostvars[node]["gridnet_tenant_underlay"]["l2_interface"] = "eth1"
+    vxlan = plan(networks, hostvars, groups, keys)["nodes"]["rack0"]["resources"][0]["vxlan"]
+    assert vxlan["group"] == "ff05::42" and vxlan["device"] == "eth1"
