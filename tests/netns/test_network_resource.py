@@ -19,6 +19,17 @@ def two_node_farm(farm, segment=None):
     return farm.plan()
 
 
+def converged_pair_with_workloads(farm):
+    """Two WireGuard-linked nodes, converged, a workload on each, first contact made."""
+    the_plan = two_node_farm(farm)
+    for node in ("nodea", "nodeb"):
+        farm.converge(the_plan, node)
+    farm.workload(the_plan, "nodea")
+    b6, _ = farm.workload(the_plan, "nodeb")
+    assert farm.ping("nodea", b6, deadline=15)
+    return the_plan, b6
+
+
 def links_of(farm, node, namespace):
     out = lab.run(farm.pids[node], ["ip", "-n", namespace, "-o", "link", "show"]).stdout
     return {m.group(2): int(m.group(1)) for m in re.finditer(r"^(\d+): ([^:@]+)", out, re.M)}
@@ -58,12 +69,7 @@ def test_two_nodes_linked_workloads_ping_and_full_mtu_crosses(farm, segment):
 
 
 def test_second_run_changes_nothing_and_keeps_interfaces_and_handshakes(farm):
-    the_plan = two_node_farm(farm)
-    for node in ("nodea", "nodeb"):
-        farm.converge(the_plan, node)
-    farm.workload(the_plan, "nodea")
-    b6, _ = farm.workload(the_plan, "nodeb")
-    assert farm.ping("nodea", b6, deadline=15)
+    the_plan, b6 = converged_pair_with_workloads(farm)
     namespace = the_plan["nodes"]["nodea"]["resources"][0]["namespace"]
     links_before, shakes_before = links_of(farm, "nodea", namespace), handshakes(farm, "nodea", namespace)
     assert shakes_before and all(v != "0" for v in shakes_before.values())
@@ -181,12 +187,7 @@ def test_listen_port_in_use_fails_before_anything_changes(farm):
 
 
 def test_info_reports_links_peers_handshakes_and_ports(farm):
-    the_plan = two_node_farm(farm)
-    for node in ("nodea", "nodeb"):
-        farm.converge(the_plan, node)
-    farm.workload(the_plan, "nodea")
-    b6, _ = farm.workload(the_plan, "nodeb")
-    assert farm.ping("nodea", b6, deadline=15)
+    the_plan, b6 = converged_pair_with_workloads(farm)
     info = farm.module("nodea", "network_resource_info")
     assert info["changed"] is False and len(info["resources"]) == 1
     reported = info["resources"][0]
