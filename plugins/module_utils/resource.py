@@ -137,7 +137,7 @@ def _link_basics(ipr, link):
 def read_state(node, resource, expected_private_key=None, expected_public_key=None, wireguard_binary="wireguard-go"):
     """The resource as the kernel has it now, in the shape of desired_state()."""
     state = {"namespace": netns.exists(resource["namespace"]), "sysctls": {}, "bridge": None, "veth": None,
-             "wireguard": {}, "vxlan": None, "routes": {}, "_index": {}, "_kinds": {}}
+             "wireguard": {}, "vxlan": None, "routes": {}, "_kinds": {}}
     bridge = node.link_lookup(ifname=resource["bridge"])
     if bridge:
         link = node.get_links(bridge[0])[0]
@@ -152,7 +152,6 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
         for link in ns.get_links():
             name = link.get_attr("IFLA_IFNAME")
             names[link["index"]] = name
-            state["_index"][name] = link["index"]
             state["_kinds"][name] = _kind(link)
             if name == resource["veth_ns"]:
                 state["veth"] = _link_basics(ns, link)
@@ -262,8 +261,8 @@ def check_preconditions(resource, desired, actual, node):
             raise ResourceError("listen port %d of link %s is already in use on this node" % (port, name))
         leftover = node.link_lookup(ifname=name)
         if leftover and name not in actual["wireguard"]:
-            kinds = _kind(node.get_links(leftover[0])[0])
-            if kinds not in ("wireguard", "tun"):
+            kind = _kind(node.get_links(leftover[0])[0])
+            if kind not in ("wireguard", "tun"):
                 raise ResourceError("interface %s exists on this node and is not a WireGuard link of ours" % name)
     for name in (resource["bridge"], resource["veth_host"]):
         found = node.link_lookup(ifname=name)

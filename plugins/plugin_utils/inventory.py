@@ -83,6 +83,11 @@ def _bool(value, what):
     raise PlanError("%s: %r is not a boolean" % (what, value))
 
 
+def host_vars(hostvars, node):
+    """One host's variables, from a dict or Ansible's HostVars; {} for a host without any."""
+    return (hostvars.get(node) if hasattr(hostvars, "get") else hostvars[node]) or {}
+
+
 def resolve_members(netid, members, hostvars, groups):
     """Expand host and group names into a sorted list of hosts."""
     if not isinstance(members, (list, tuple)) or not members:
@@ -99,9 +104,9 @@ def resolve_members(netid, members, hostvars, groups):
 
 
 def read_underlay(node, hostvars):
-    vars_ = hostvars.get(node) if hasattr(hostvars, "get") else hostvars[node]
+    vars_ = host_vars(hostvars, node)
     what = "host %s: gridnet_tenant_underlay" % node
-    data = _mapping((vars_ or {}).get("gridnet_tenant_underlay") or {}, what)
+    data = _mapping(vars_.get("gridnet_tenant_underlay") or {}, what)
     _known_keys(data, _UNDERLAY_KEYS, what)
     ipv6 = str(parse_address(data["ipv6"], what + ".ipv6", 6)) if data.get("ipv6") else None
     ipv4 = str(parse_address(data["ipv4"], what + ".ipv4", 4)) if data.get("ipv4") else None
@@ -131,9 +136,9 @@ def read_underlay(node, hostvars):
 
 
 def read_exit_gateway(node, hostvars):
-    vars_ = hostvars.get(node) if hasattr(hostvars, "get") else hostvars[node]
+    vars_ = host_vars(hostvars, node)
     what = "host %s: gridnet_tenant_exit" % node
-    data = (vars_ or {}).get("gridnet_tenant_exit")
+    data = vars_.get("gridnet_tenant_exit")
     if not data:
         raise PlanError("%s is not set, but the host is the exit of a network" % what)
     _mapping(data, what)

@@ -30,6 +30,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import carv
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import (
     MIN_LINK_MTU,
+    host_vars,
     read_ipv4_dnat,
     read_ipv6_allow,
     read_networks,
@@ -99,7 +100,7 @@ def _read_public_keys(nets, hostvars, public_keys):
         for node in net.members:
             node_keys = (public_keys or {}).get(node)
             if node_keys is None:
-                node_keys = (hostvars.get(node) or {}).get("gridnet_tenant_public_keys") or {}
+                node_keys = host_vars(hostvars, node).get("gridnet_tenant_public_keys") or {}
             key = node_keys.get(net.netid)
             if key is None:
                 raise PlanError(
