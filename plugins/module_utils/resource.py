@@ -27,6 +27,17 @@ import socket
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, WIREGUARD_PREFIX
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
+from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
+    IFF_UP,
+    Change,
+    ConvergeError,
+    NetlinkError,
+    apply_changes,
+    index_of,
+    kind,
+    link_basics,
+    link_changes,
+)
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
     WireGuardError,
     backend_for_kind,
@@ -35,14 +46,10 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
 
 try:
     from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
 except ImportError:  # reported by the modules through missing_required_lib
     IPRoute = None
-    NetlinkError = Exception
 
 ROUTE_PROTO = 152          # "gridnet" in /etc/iproute2/rt_protos terms: routes this collection owns
-IFA_F_NODAD = 0x02
-IFF_UP = 0x1
 NAMESPACE_SYSCTLS = {
     "net.ipv6.conf.all.forwarding": "1",
     "net.ipv4.ip_forward": "1",
@@ -52,8 +59,7 @@ NAMESPACE_SYSCTLS = {
 }
 
 
-class ResourceError(Exception):
-    """Bad input or a node that cannot take the plan; raised before anything changes."""
+ResourceError = ConvergeError
 
 
 def route_text(gateway, ifname):
@@ -120,20 +126,6 @@ ABSENT = {"namespace": False, "sysctls": {}, "bridge": None, "veth": None,
 
 # ---------------------------------------------------------------- actual state
 
-def _kind(link):
-    info = link.get_attr("IFLA_LINKINFO")
-    return info.get_attr("IFLA_INFO_KIND") if info else None
-
-
-def _addresses(ipr, index):
-    return sorted("%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=index))
-
-
-def _link_basics(ipr, link):
-    return {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP),
-            "addresses": _addresses(ipr, link["index"])}
-
-
 def read_state(node, resource, expected_private_key=None, expected_public_key=None, wireguard_binary="wireguard-go"):
     """The resource as the kernel has it now, in the shape of desired_state()."""
     state = {"namespace": netns.exists(resource["namespace"]), "sysctls": {}, "bridge": None, "veth": None,
@@ -152,12 +144,12 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
         for link in ns.get_links():
             name = link.get_attr("IFLA_IFNAME")
             names[link["index"]] = name
-            state["_kinds"][name] = _kind(link)
+            state["_kinds"][name] = kind(link)
             if name == resource["veth_ns"]:
-                state["veth"] = _link_basics(ns, link)
-            elif name.startswith(WIREGUARD_PREFIX) and _kind(link) in ("wireguard", "tun"):
-                entry = _link_basics(ns, link)
-                config = backend_for_kind(_kind(link), wireguard_binary).read(name, resource["namespace"])
+                state["veth"] = link_basics(ns, link)
+            elif name.startswith(WIREGUARD_PREFIX) and kind(link) in ("wireguard", "tun"):
+                entry = link_basics(ns, link)
+                config = backend_for_kind(kind(link), wireguard_binary).read(name, resource["namespace"])
                 entry["listen_port"] = config["listen_port"]
                 if config["private_key"] is None:
                     entry["public_key"] = None
@@ -174,9 +166,9 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
                     entry["peer"] = {"public_keys": sorted(peers)}  # never ours: one peer per link
                 state["wireguard"][name] = entry
             elif resource.get("vxlan") and name == resource["vxlan"]["name"] or \
-                    name.startswith(PREFIXES["vxlan"]) and _kind(link) == "vxlan":
+                    name.startswith(PREFIXES["vxlan"]) and kind(link) == "vxlan":
                 data = link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_DATA")
-                entry = _link_basics(ns, link)
+                entry = link_basics(ns, link)
                 group = data.get_attr("IFLA_VXLAN_GROUP6") or data.get_attr("IFLA_VXLAN_GROUP")
                 entry.update({
                     "name": name,
@@ -225,12 +217,6 @@ def _comparable(desired, actual):
 
 # ---------------------------------------------------------------- plan of changes
 
-class Change(object):
-    def __init__(self, text, apply):
-        self.text = text
-        self.apply = apply
-
-
 def _port_in_use(port):
     """True when something other than a WireGuard link of ours holds UDP `port` here."""
     for family, address in ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")):
@@ -261,15 +247,15 @@ def check_preconditions(resource, desired, actual, node):
             raise ResourceError("listen port %d of link %s is already in use on this node" % (port, name))
         leftover = node.link_lookup(ifname=name)
         if leftover and name not in actual["wireguard"]:
-            kind = _kind(node.get_links(leftover[0])[0])
-            if kind not in ("wireguard", "tun"):
+            found_kind = kind(node.get_links(leftover[0])[0])
+            if found_kind not in ("wireguard", "tun"):
                 raise ResourceError("interface %s exists on this node and is not a WireGuard link of ours" % name)
     for name in (resource["bridge"], resource["veth_host"]):
         found = node.link_lookup(ifname=name)
         if found:
-            kind = _kind(node.get_links(found[0])[0])
-            if kind != ("bridge" if name == resource["bridge"] else "veth"):
-                raise ResourceError("interface %s exists on this node as a %s, not ours" % (name, kind))
+            found_kind = kind(node.get_links(found[0])[0])
+            if found_kind != ("bridge" if name == resource["bridge"] else "veth"):
+                raise ResourceError("interface %s exists on this node as a %s, not ours" % (name, found_kind))
 
 
 def plan_changes(resource, desired, actual, node, private_key, backend_choice="auto", wireguard_binary="wireguard-go"):
@@ -288,12 +274,6 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
             holder["backend"] = select_backend(node, backend_choice, wireguard_binary)
         return holder["backend"]
 
-    def index(ipr, ifname):
-        found = ipr.link_lookup(ifname=ifname)
-        if not found:
-            raise ResourceError("interface %s vanished while converging" % ifname)
-        return found[0]
-
     if not actual["namespace"]:
         changes.append(Change("create namespace %s" % name, lambda: netns.create(name)))
     if actual["sysctls"] != desired["sysctls"]:
@@ -306,7 +286,7 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
                               lambda: node.link("add", ifname=resource["bridge"], kind="bridge")))
     if actual["bridge"] != desired["bridge"]:
         changes.append(Change("set bridge %s mtu %d up" % (resource["bridge"], resource["mtu"]),
-                              lambda: node.link("set", index=index(node, resource["bridge"]),
+                              lambda: node.link("set", index=index_of(node, resource["bridge"]),
                                                 mtu=resource["mtu"], state="up")))
     if actual["_veth_host"] is None or actual["veth"] is None:
         def make_veth():
@@ -322,9 +302,9 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
     if host is None or host.get_attr("IFLA_MASTER") != (node.link_lookup(ifname=resource["bridge"]) or [None])[0] \
             or host.get_attr("IFLA_MTU") != resource["mtu"] or not host["flags"] & IFF_UP:
         changes.append(Change("attach %s to %s" % (resource["veth_host"], resource["bridge"]), lambda: node.link(
-            "set", index=index(node, resource["veth_host"]), master=index(node, resource["bridge"]),
+            "set", index=index_of(node, resource["veth_host"]), master=index_of(node, resource["bridge"]),
             mtu=resource["mtu"], state="up")))
-    changes += _link_changes(ns, index, resource["veth_ns"], actual_veth, desired["veth"])
+    changes += link_changes(ns, resource["veth_ns"], actual_veth, desired["veth"])
 
     # WireGuard links
     for ifname in sorted(set(actual["wireguard"]) - set(desired["wireguard"])):
@@ -341,14 +321,14 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
             changes += _wireguard_updates(ns, name, ifname, current, wanted, private_key,
                                           backend_for_kind(actual["_kinds"][ifname], wireguard_binary),
                                           actual["_kinds"][ifname])
-        changes += _link_changes(ns, index, ifname, current, wanted)
+        changes += link_changes(ns, ifname, current, wanted)
 
     # VXLAN
     want, have = desired["vxlan"], actual["vxlan"]
     immutable = ("name", "vni", "local", "port", "group")
     if have is not None and (want is None or any(have[k] != want[k] for k in immutable)):
         changes.append(Change("remove VXLAN %s" % have["name"],
-                              lambda: ns().link("del", index=index(ns(), have["name"]))))
+                              lambda: ns().link("del", index=index_of(ns(), have["name"]))))
         have = None
     if want is not None:
         if have is None:
@@ -357,39 +337,21 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
             have = {"mtu": None, "up": False, "addresses": [], "remotes": []}
         for remote in sorted(set(have["remotes"]) - set(want["remotes"])):
             changes.append(Change("remove VXLAN peer %s" % remote, lambda remote=remote: ns().fdb(
-                "del", ifindex=index(ns(), want["name"]), lladdr="00:00:00:00:00:00", dst=remote)))
+                "del", ifindex=index_of(ns(), want["name"]), lladdr="00:00:00:00:00:00", dst=remote)))
         for remote in sorted(set(want["remotes"]) - set(have["remotes"])):
             changes.append(Change("add VXLAN peer %s" % remote, lambda remote=remote: ns().fdb(
-                "append", ifindex=index(ns(), want["name"]), lladdr="00:00:00:00:00:00", dst=remote)))
-        changes += _link_changes(ns, index, want["name"], have, want)
+                "append", ifindex=index_of(ns(), want["name"]), lladdr="00:00:00:00:00:00", dst=remote)))
+        changes += link_changes(ns, want["name"], have, want)
 
     # Routes last: their interfaces exist by now
     for dst in sorted(set(actual["routes"]) - set(desired["routes"])):
         changes.append(Change("remove route %s %s" % (dst, actual["routes"][dst]),
-                              lambda dst=dst: _route(ns(), "del", dst, actual["routes"][dst], index)))
+                              lambda dst=dst: _route(ns(), "del", dst, actual["routes"][dst])))
     for dst, via in desired["routes"].items():
         if actual["routes"].get(dst) != via:
             changes.append(Change("route %s %s" % (dst, via),
-                                  lambda dst=dst, via=via: _route(ns(), "replace", dst, via, index)))
+                                  lambda dst=dst, via=via: _route(ns(), "replace", dst, via)))
     return changes, holder
-
-
-def _link_changes(ns, index, ifname, have, want):
-    """MTU, addresses and up/down of a link inside the resource's namespace."""
-    changes = []
-    if have.get("mtu") != want["mtu"]:
-        changes.append(Change("set %s mtu %d" % (ifname, want["mtu"]),
-                              lambda: ns().link("set", index=index(ns(), ifname), mtu=want["mtu"])))
-    for address in sorted(set(have.get("addresses", [])) - set(want["addresses"])):
-        changes.append(Change("remove address %s from %s" % (address, ifname), lambda address=address: ns().addr(
-            "del", index=index(ns(), ifname), address=address.split("/")[0], prefixlen=int(address.split("/")[1]))))
-    for address in sorted(set(want["addresses"]) - set(have.get("addresses", []))):
-        changes.append(Change("add address %s to %s" % (address, ifname), lambda address=address: ns().addr(
-            "add", index=index(ns(), ifname), address=address.split("/")[0], prefixlen=int(address.split("/")[1]),
-            flags=IFA_F_NODAD)))
-    if not have.get("up"):
-        changes.append(Change("set %s up" % ifname, lambda: ns().link("set", index=index(ns(), ifname), state="up")))
-    return changes
 
 
 def _create_wireguard(node, ns, namespace, backend, ifname, wanted, private_key):
@@ -449,11 +411,11 @@ def _create_vxlan(node, namespace, want, device=None):
     node.link("set", index=node.link_lookup(ifname=want["name"])[0], net_ns_fd=namespace)
 
 
-def _route(ns, command, dst, via, index):
+def _route(ns, command, dst, via):
     _, gateway, _, ifname = via.split(" ")
     if command == "del" and not ns.link_lookup(ifname=ifname):
         return  # went with its link
-    oif = index(ns, ifname)
+    oif = index_of(ns, ifname)
     if ":" in dst:
         ns.route(command, dst=dst, gateway=gateway, oif=oif, proto=ROUTE_PROTO)
     else:  # IPv4 over an IPv6 link-local next hop (RFC 8950 style), same gateway as IPv6
@@ -471,10 +433,10 @@ def removal_changes(resource, actual, node, wireguard_binary="wireguard-go"):
             # delete links first so each wireguard-go process sees its device go and exits
             with netns.open_namespace(name) as ns:
                 for link in ns.get_links():
-                    kind = _kind(link)
-                    if kind in ("tun", "wireguard"):
-                        _remove_wireguard(ns, link.get_attr("IFLA_IFNAME"), backend_for_kind(kind, wireguard_binary))
-                    elif kind in ("vxlan", "veth"):
+                    link_kind = kind(link)
+                    if link_kind in ("tun", "wireguard"):
+                        _remove_wireguard(ns, link.get_attr("IFLA_IFNAME"), backend_for_kind(link_kind, wireguard_binary))
+                    elif link_kind in ("vxlan", "veth"):
                         ns.link("del", index=link["index"])
             netns.remove(name)
         changes.append(Change("remove namespace %s and its links" % name, drop_namespace))
@@ -504,11 +466,7 @@ def converge(resource, state, private_key=None, check_mode=False, backend_choice
         before = _comparable(desired, actual)
         try:
             if not check_mode:
-                for change in changes:
-                    try:
-                        change.apply()
-                    except (NetlinkError, OSError, WireGuardError) as exc:
-                        raise ResourceError("%s failed: %s" % (change.text, exc))
+                apply_changes(changes, (NetlinkError, OSError, WireGuardError))
         finally:
             if "ns" in holder:
                 holder["ns"].close()

@@ -33,6 +33,7 @@ DEFAULT_NETWORK_PREFIXLEN = 56
 MIN_LINK_MTU = 1280  # IPv6 minimum link MTU (RFC 8200)
 PROTOCOLS = ("tcp", "udp")
 PRIVATE_IPV4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+ULA = netaddr.IPNetwork("fc00::/7") if netaddr else None
 
 Underlay = namedtuple(
     "Underlay",
@@ -41,10 +42,11 @@ Underlay = namedtuple(
 ExitGateway = namedtuple("ExitGateway", "node allocation network_prefixlen parent ipv4_gateway ipv6_gateway metric")
 Network = namedtuple(
     "Network",
-    "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group",
+    "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat",
 )
 
-_NETWORK_KEYS = {"netid", "tag", "members", "exit", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group"}
+_NETWORK_KEYS = {"netid", "tag", "members", "exit", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
+                 "ipv6_nat"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 _UNDERLAY_KEYS = {"ipv6", "ipv4", "reachable", "l2_segment", "l2_interface", "mtu", "link_mtu", "port_range"}
 _GATEWAY_KEYS = {"allocation", "network_prefixlen", "uplink"}
@@ -235,6 +237,10 @@ def read_networks(networks, hostvars, groups=None):
             if not group.is_multicast():
                 raise PlanError("%s.vxlan_group: %s is not a multicast address" % (what, group))
             vxlan_group = str(group)
+        ipv6_nat = _bool(raw.get("ipv6_nat", False), what + ".ipv6_nat")
+        if ipv6_nat and gateway.allocation not in ULA:
+            raise PlanError("%s.ipv6_nat: NAT66 is only for ULA allocations (fc00::/7); %s of exit %r is routable,"
+                            " route it instead" % (what, gateway.allocation, exit_node))
         result.append(Network(
             netid=netid,
             tag=tag,
@@ -246,6 +252,7 @@ def read_networks(networks, hostvars, groups=None):
             ipv6_allow=_list(raw.get("ipv6_allow"), what + ".ipv6_allow"),
             ipv4_dnat=_list(raw.get("ipv4_dnat"), what + ".ipv4_dnat"),
             vxlan_group=vxlan_group,
+            ipv6_nat=ipv6_nat,
         ))
     return result, underlays, gateways
 

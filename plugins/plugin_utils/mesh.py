@@ -38,8 +38,10 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import (
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import (
     VNI_MAX,
     digest_int,
+    exit_table,
     link_local,
     resource_names,
+    uplink_mac,
     validate_public_key,
     wireguard_ifname,
 )
@@ -358,7 +360,7 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
         "exits": exits,
         "upstream_routes": [
             {"netid": e["netid"], "prefix": e["block"], "via": e["gateway_address"], "exit": e["node"]}
-            for e in exits
+            for e in exits if not e["ipv6_nat"]  # a NAT66'd ULA block is not routed upstream
         ],
         "assignments": {
             "networks": {
@@ -524,8 +526,11 @@ def _exit(w, gateway, block, prefixes, subnets):
         "namespace": w.names["namespace"],
         "block": block,
         "gateway_address": net.exit_ipv6.split("/")[0],
+        "table": exit_table(net.tag),
+        "ipv6_nat": net.ipv6_nat,
         "uplink": {
             "name": w.names["uplink"],
+            "mac": uplink_mac(net.netid, net.exit_node),
             "parent": gateway.parent,
             "metric": gateway.metric,
             "ipv6": {"address": net.exit_ipv6, "gateway": gateway.ipv6_gateway},

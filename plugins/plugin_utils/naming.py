@@ -99,6 +99,19 @@ def link_local(netid, node):
     return "fe80::" + ":".join(g.lstrip("0") or "0" for g in groups)
 
 
+def uplink_mac(netid, node):
+    """A stable, locally administered unicast MAC for an exit's uplink: the
+    upstream router's neighbour cache stays valid when the link is recreated."""
+    raw = bytearray(digest("mac", netid, node)[:6])
+    raw[0] = (raw[0] & 0xFC) | 0x02
+    return ":".join("%02x" % b for b in raw)
+
+
+def exit_table(tag):
+    """The nftables table (family inet) holding one network's NAT and firewall on its exit."""
+    return "gt_exit_" + tag
+
+
 def preferred_slot(size, *parts):
     """Where a value would go if nothing else were there: stable across additions."""
     return digest_int(*parts) % size
