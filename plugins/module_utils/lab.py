@@ -155,3 +155,71 @@ def ping(pid, workload, address, size=56, count=1, timeout=2, forbid_fragments=F
     if forbid_fragments:
         argv += ["-M", "do"]
     return run(pid, argv + [address], check=False).returncode == 0
+
+
+# A tiny echo of the caller's source address, for probes that must prove what
+# the other side sees (source preserved, NATed, forwarded, or dropped).
+_SOURCE_ECHO = """
+import socket, sys, threading
+def strip(a): return a[7:] if a.startswith("::ffff:") else a
+def tcp(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port)); s.listen(16)
+    while True:
+        c, a = s.accept(); c.sendall(strip(a[0]).encode()); c.close()
+def udp(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    while True:
+        d, a = s.recvfrom(64); s.sendto(strip(a[0]).encode(), a)
+for spec in sys.argv[1:]:
+    proto, port = spec.split(":")
+    threading.Thread(target=tcp if proto == "tcp" else udp, args=(int(port),)).start()
+print("ready", flush=True)
+"""
+
+_PROBE = """
+import socket, sys
+proto, host, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(family, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+s.settimeout(timeout)
+try:
+    if proto == "tcp":
+        s.connect((host, port)); print(s.recv(64).decode())
+    else:
+        for _ in range(int(timeout)):
+            s.sendto(b"?", (host, port))
+            try:
+                print(s.recvfrom(64)[0].decode()); break
+            except socket.timeout:
+                pass
+except OSError:
+    pass
+"""
+
+
+def _in_workload(workload, argv):
+    return (["ip", "netns", "exec", workload] if workload else []) + argv
+
+
+def serve_source_echo(pid, workload, specs):
+    """Start echo servers ("tcp:80", "udp:9000") in a workload (or the node itself); returns the process."""
+    process = subprocess.Popen(
+        ["nsenter", "--target", str(pid), "--net", "--mount", "--uts", "--ipc", "--pid"]
+        + _in_workload(workload, [sys.executable, "-c", _SOURCE_ECHO] + list(specs)),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if process.stdout.readline().strip() != "ready":
+        process.kill()
+        raise LabError("source echo did not start in node %d" % pid)
+    return process
+
+
+def probe(pid, workload, proto, address, port, timeout=3):
+    """The source address `address:port` saw from this workload, or None when nothing came back."""
+    result = run(pid, _in_workload(workload, [sys.executable, "-c", _PROBE, proto, address, str(port), str(timeout)]),
+                 check=False)
+    return result.stdout.strip() or None

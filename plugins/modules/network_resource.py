@@ -22,6 +22,7 @@ description:
   - Everything that could fail half-way (names, keys, listen ports in use, foreign interfaces in the way) is
     checked before anything changes.
 extends_documentation_fragment:
+  - gridnet.tenant.attributes
   - gridnet.tenant.node
   - gridnet.tenant.node.WIREGUARD
 options:
@@ -34,13 +35,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-author:
-  - gridnet.tenant contributors
 """
 
 EXAMPLES = r"""

@@ -14,18 +14,12 @@ description:
     MTU, addresses, listen ports, WireGuard peers with endpoint, allowed IPs and last handshake, the VXLAN device
     and its peers, and the routes the collection owns. Reads only; never changes anything.
 extends_documentation_fragment:
+  - gridnet.tenant.attributes.INFO
   - gridnet.tenant.node.WIREGUARD
 options:
   namespace:
     description: Report only this network resource namespace. Fails when it does not exist.
     type: str
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-author:
-  - gridnet.tenant contributors
 """
 
 EXAMPLES = r"""

@@ -14,6 +14,7 @@ description:
     keeps it across runs and returns only the public key.
   - The private key never appears in output, logs, diffs or facts.
 extends_documentation_fragment:
+  - gridnet.tenant.attributes
   - gridnet.tenant.node
 options:
   netid:
@@ -25,13 +26,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-author:
-  - gridnet.tenant contributors
 """
 
 EXAMPLES = r"""

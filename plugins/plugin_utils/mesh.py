@@ -531,6 +531,8 @@ def _exit(w, gateway, block, prefixes, subnets):
         "uplink": {
             "name": w.names["uplink"],
             "mac": uplink_mac(net.netid, net.exit_node),
+            # Neighbour Discovery for forwarded packets is sent from a link-local address
+            "link_local": w.link_local[net.exit_node],
             "parent": gateway.parent,
             "metric": gateway.metric,
             "ipv6": {"address": net.exit_ipv6, "gateway": gateway.ipv6_gateway},

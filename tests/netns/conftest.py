@@ -30,8 +30,14 @@ class Farm(object):
         self.exit_node = None
 
     def node(self, name, **underlay):
-        self.pids[name] = lab.start_node(name)
+        """A member node: it gets keys and a network resource."""
+        self.host(name)
         self.underlay[name] = underlay
+        return self.pids[name]
+
+    def host(self, name):
+        """A lab node outside the tenant networks (a router, an internet host)."""
+        self.pids[name] = lab.start_node(name)
         return self.pids[name]
 
     def cable(self, a, b, subnet6, subnet4=None, mtu=1500):
@@ -42,6 +48,21 @@ class Farm(object):
             lab.add_address(self.pids[node], ifname, "%s%d/64" % (subnet6, host))
             if subnet4:
                 lab.add_address(self.pids[node], ifname, "%s%d/24" % (subnet4, host))
+
+    def outside(self, exit_node):
+        """The world beyond an exit: its uplink0 cabled to a router, an internet host behind the router.
+
+        router down0: 2001:db8:ff::1/64, 203.0.113.1/24; inet: 2001:db8:fe::2, 198.51.100.2,
+        which only knows the router as its default route.
+        """
+        router, inet = self.host("router"), self.host("inet")
+        lab.connect(self.pids[exit_node], "uplink0", router, "down0")
+        lab.add_address(router, "down0", "2001:db8:ff::1/64")
+        lab.add_address(router, "down0", "203.0.113.1/24")
+        self.cable("router", "inet", "2001:db8:fe::", "198.51.100.")
+        lab.run(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1"])
+        lab.run(inet, ["ip", "route", "add", "default", "via", "2001:db8:fe::1"])
+        lab.run(inet, ["ip", "route", "add", "default", "via", "198.51.100.1"])
 
     def module(self, node, name, check=False, **args):
         payload = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check, _ansible_diff=True)}
@@ -59,20 +80,20 @@ class Farm(object):
 
     def keys(self, netid="net1"):
         out = {}
-        for node in self.pids:
+        for node in self.underlay:
             result = self.module(node, "wireguard_key", netid=netid)
             assert not result.get("failed"), result
             out[node] = {netid: result["public_key"]}
         return out
 
     def plan(self, members=None, netid="net1", ipv4_range="10.60.0.0/16", public_keys=None, assignments=None,
-             **network):
+             exit=None, uplink=None, allocation="2001:db8:100::/40", **network):
         hostvars = {n: {"gridnet_tenant_underlay": u} for n, u in self.underlay.items()}
         hostvars[self.exit_node]["gridnet_tenant_exit"] = {
-            "allocation": "2001:db8:100::/40", "network_prefixlen": 48,
-            "uplink": {"parent": "uplink0", "ipv6_gateway": "2001:db8:ff::1"}}
-        networks = [{"netid": netid, "members": sorted(members or self.pids),
-                     "exit": {"node": self.exit_node, "ipv6": "2001:db8:ff::10/64"}, "ipv4_range": ipv4_range,
+            "allocation": allocation, "network_prefixlen": 48,
+            "uplink": uplink or {"parent": "uplink0", "ipv6_gateway": "2001:db8:ff::1"}}
+        networks = [{"netid": netid, "members": sorted(members or self.underlay),
+                     "exit": exit or {"node": self.exit_node, "ipv6": "2001:db8:ff::10/64"}, "ipv4_range": ipv4_range,
                      **network}]
         return plan(networks, hostvars, public_keys=public_keys or self.keys(netid), assignments=assignments)
 

@@ -63,12 +63,17 @@ def test_bad_inventory_fails_naming_the_item_and_writes_nothing(tmp_path):
     assert os.listdir(out) == []
 
 
-@pytest.mark.parametrize("kind,name", [
-    ("filter", "carve"), ("filter", "plan"), ("filter", "resource_names"), ("filter", "wireguard_ifname"),
-    ("filter", "link_local"), ("filter", "networks_of"),
-    ("module", "wireguard_key"), ("module", "network_resource"), ("module", "network_resource_info"),
-    ("role", "netresource"),
-])
+def _plugins():
+    """Every filter (one YAML doc each), module and role the collection ships."""
+    found = [("filter", os.path.splitext(f)[0]) for f in os.listdir(os.path.join(ROOT, "plugins", "filter"))
+             if f.endswith(".yml")]
+    found += [("module", os.path.splitext(f)[0]) for f in os.listdir(os.path.join(ROOT, "plugins", "modules"))
+              if f.endswith(".py") and not f.startswith("_")]
+    found += [("role", r) for r in os.listdir(os.path.join(ROOT, "roles"))]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("kind,name", _plugins())
 def test_every_plugin_is_documented(kind, name):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"))
     result = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, "gridnet.tenant." + name],

@@ -265,6 +265,8 @@ BAD_INPUTS = {
     "dnat outside": (lambda n, h, g, k: n[0].update(ipv4_dnat=[{"port": 80, "to": "10.99.0.5"}]), "10.99.0.5 is outside the network's IPv4 subnets"),
     "allow overlap": (lambda n, h, g, k: n[0].update(ipv6_allow=[{"node": "dc0", "port": 443}, {"node": "dc0", "port": 443}]),
                       "ipv6_allow\\[1\\] overlaps"),
+    "nat66 on a routable block": (lambda n, h, g, k: n[0].update(ipv6_nat=True),
+                                  "ipv6_nat: NAT66 is only for ULA allocations .*2001:db8:100::/40"),
     "ports exhausted": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(port_range=[51820, 51821]),
                         "node 'dc0': port_range 51820-51821 is exhausted"),
 }
@@ -292,3 +294,25 @@ def test_vxlan_group_validation_names_the_item():
         hostvars[node]["gridnet_tenant_underlay"]["l2_interface"] = "eth1"
     vxlan = plan(networks, hostvars, groups, keys)["nodes"]["rack0"]["resources"][0]["vxlan"]
     assert vxlan["group"] == "ff05::42" and vxlan["device"] == "eth1"
+
+
+def test_exit_uplink_has_stable_mac_link_local_and_table():
+    networks, hostvars, groups, keys = farm(dc_nodes=2)
+    the_plan = plan(networks, hostvars, groups, keys)
+    exit_plan = the_plan["exits"][0]
+    uplink = exit_plan["uplink"]
+    first_octet = int(uplink["mac"].split(":")[0], 16)
+    assert first_octet & 0x02 and not first_octet & 0x01  # locally administered unicast
+    assert uplink["link_local"] == the_plan["nodes"]["gw1"]["resources"][0]["link_local"]
+    assert exit_plan["table"] == "gt_exit_" + the_plan["nodes"]["gw1"]["resources"][0]["tag"]
+    assert exit_plan["ipv6_nat"] is False
+    assert plan(networks, hostvars, groups, keys)["exits"][0]["uplink"]["mac"] == uplink["mac"]
+
+
+def test_nat66_network_of_a_ula_block_gets_no_upstream_route():
+    networks, hostvars, groups, keys = farm(dc_nodes=2, allocation="fd00:1::/40")
+    networks[0]["ipv6_nat"] = True
+    the_plan = plan(networks, hostvars, groups, keys)
+    assert the_plan["exits"][0]["ipv6_nat"] is True
+    assert the_plan["exits"][0]["block"].startswith("fd00:1")
+    assert the_plan["upstream_routes"] == []

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # A converging module: reads, diffs, applies; check mode applies nothing.
+    DOCUMENTATION = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the state before and after, in the same shape.
+author:
+  - gridnet.tenant contributors
+"""
+
+    # A module that only reads.
+    INFO = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+author:
+  - gridnet.tenant contributors
+"""

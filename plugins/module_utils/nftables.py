@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nftables for an exit: the ruleset of one network, compared and replaced whole.
+
+One table (family inet) per network, inside the exit's namespace. It is
+replaced in one nft transaction ("add; delete; define" in one file), so the
+kernel never holds half of it.
+
+Comparison goes through nft itself: the desired text is loaded into a
+throw-away network namespace and listed back, which gives exactly the form in
+which nft lists the live table, whatever nft version the node runs. Equal
+listings mean nothing to do, so a re-run keeps every rule handle.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.netns import NETNS_RUN_DIR
+
+FAMILY = "inet"
+MISSING = ("No such file or directory", "does not exist")
+
+
+class NftError(Exception):
+    pass
+
+
+def exit_ruleset(exit_plan):
+    """The exit's table as nft input text.
+
+    Inbound from the uplink: established and related traffic, port forwards
+    and the IPv6 allow-list pass; everything else from outside is dropped.
+    Mesh traffic (relayed between peers, never via the uplink) is not touched.
+    """
+    uplink = '"%s"' % exit_plan["uplink"]["name"]
+    exit4 = (exit_plan["uplink"].get("ipv4") or {}).get("address")
+    prerouting, postrouting = [], []
+    forward = ["iifname %s ip6 saddr %s drop" % (uplink, exit_plan["block"]),  # our own block cannot come from outside
+               "iifname %s ct state established,related accept" % uplink]
+    if exit4 and exit_plan.get("ipv4_subnets"):
+        postrouting.append("oifname %s ip saddr { %s } masquerade" % (uplink, ", ".join(exit_plan["ipv4_subnets"])))
+    if exit_plan.get("ipv6_nat"):
+        postrouting.append("oifname %s ip6 saddr %s masquerade" % (uplink, exit_plan["block"]))
+    for rule in exit_plan.get("ipv4_dnat") or []:
+        prerouting.append("iifname %s ip daddr %s %s dport %d dnat ip to %s:%d" % (
+            uplink, exit4.split("/")[0], rule["proto"], rule["port"], rule["to"], rule["to_port"]))
+    if exit_plan.get("ipv4_dnat"):
+        forward.append("iifname %s ct status dnat accept" % uplink)
+    for rule in exit_plan.get("ipv6_allow") or []:
+        match = "%s dport %d" % (rule["proto"], rule["port"]) if rule.get("port") else "meta l4proto %s" % rule["proto"]
+        forward.append("iifname %s ip6 daddr %s %s accept" % (uplink, rule["prefix"], match))
+    forward.append("iifname %s drop" % uplink)
+    # the namespace itself: neighbour discovery, ping and replies; nothing else from outside
+    local = ["iifname %s ct state established,related accept" % uplink,
+             "iifname %s meta l4proto { icmp, ipv6-icmp } accept" % uplink,
+             "iifname %s drop" % uplink]
+    chains = [
+        ("prerouting", "type nat hook prerouting priority dstnat; policy accept;", prerouting),
+        ("postrouting", "type nat hook postrouting priority srcnat; policy accept;", postrouting),
+        ("forward", "type filter hook forward priority filter; policy accept;", forward),
+        ("input", "type filter hook input priority filter; policy accept;", local),
+    ]
+    lines = ["table %s %s {" % (FAMILY, exit_plan["table"]),
+             '\tcomment "gridnet.tenant exit of network %s"' % exit_plan["netid"].replace('"', "")]
+    for name, hook, rules in chains:
+        lines += ["\tchain %s {" % name, "\t\t" + hook] + ["\t\t" + rule for rule in rules] + ["\t}"]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def _run(argv, namespace=None, stdin=None, nft="nft"):
+    if namespace is not None:
+        argv = ["nsenter", "--net=%s/%s" % (NETNS_RUN_DIR, namespace)] + argv
+    argv = [nft if a == "nft" else a for a in argv]
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True)
+
+
+def _lines(listing):
+    return [line.strip() for line in listing.splitlines() if line.strip()]
+
+
+def canonical(text, table, nft="nft"):
+    """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing."""
+    result = subprocess.run(
+        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" list table %s "$1"' % FAMILY, nft, table],
+        input=text, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise NftError("nft refuses the ruleset of table %s: %s" % (table, result.stderr.strip()))
+    return _lines(result.stdout)
+
+
+def read(namespace, table, nft="nft"):
+    """The live table's listing as lines, or None when there is none."""
+    result = _run(["nft", "list", "table", FAMILY, table], namespace, nft=nft)
+    if result.returncode != 0:
+        if any(m in result.stderr for m in MISSING):
+            return None
+        raise NftError("nft list table %s in %s: %s" % (table, namespace, result.stderr.strip()))
+    return _lines(result.stdout)
+
+
+def replace(namespace, text, table, nft="nft"):
+    """Swap the whole table in one transaction (creating it first makes the delete always valid)."""
+    script = "table %s %s\ndelete table %s %s\n%s" % (FAMILY, table, FAMILY, table, text)
+    result = _run(["nft", "-f", "-"], namespace, stdin=script, nft=nft)
+    if result.returncode != 0:
+        raise NftError("replacing table %s in %s: %s" % (table, namespace, result.stderr.strip()))
+
+
+def delete(namespace, table, nft="nft"):
+    result = _run(["nft", "delete", "table", FAMILY, table], namespace, nft=nft)
+    if result.returncode != 0 and not any(m in result.stderr for m in MISSING):
+        raise NftError("deleting table %s in %s: %s" % (table, namespace, result.stderr.strip()))

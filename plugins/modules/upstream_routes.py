@@ -1,0 +1,73 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: upstream_routes
+short_description: Route each tenant network's block towards its exit, on the upstream router
+version_added: "0.1.0"
+description:
+  - Makes the router's routes of the collection's route protocol (152) exactly the given list, in one call - each
+    tenant network's prefix block via its exit's uplink address, so that nodes with only tunnelled IPv6 are reachable.
+  - Routes of other origins are never touched; a route of protocol 152 not in the list (a removed network) is removed.
+  - For a router Ansible does not manage, C(plan.upstream_routes) is the same list, to hand to its operator.
+extends_documentation_fragment:
+  - gridnet.tenant.attributes
+options:
+  routes:
+    description: Items of C(plan.upstream_routes) (C(prefix) and C(via); other keys are ignored). An empty list removes every route this module made.
+    type: list
+    elements: dict
+    required: true
+requirements:
+  - pyroute2 >= 0.9 on the router
+  - root on the router
+"""
+
+EXAMPLES = r"""
+- name: Route every tenant network's block to its exit
+  gridnet.tenant.upstream_routes:
+    routes: "{{ gridnet_tenant_plan.upstream_routes }}"
+"""
+
+RETURN = r"""
+changes:
+  description: What was changed (or would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+routes:
+  description: The routes of protocol 152 after the run, prefix to C(via ADDRESS).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
+
+if HAS_PYROUTE2:
+    from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import ConvergeError
+    from ansible_collections.gridnet.tenant.plugins.module_utils.upstream import converge
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(routes=dict(type="list", elements="dict", required=True)),
+        supports_check_mode=True,
+    )
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib("pyroute2"))
+    try:
+        result = converge(module.params["routes"], module.check_mode)
+    except ConvergeError as exc:
+        module.fail_json(msg="upstream routes: %s" % exc)
+    module.exit_json(changed=bool(result["changes"]), changes=result["changes"], routes=result["after"],
+                     diff={"before": result["before"], "after": result["after"]})
+
+
+if __name__ == "__main__":
+    main()
