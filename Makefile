@@ -14,9 +14,11 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babeld python3-venv util-linux procps
 APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter
 
-.PHONY: help setup test unit netns playbooks collection bench plan clean
+.PHONY: help setup test unit netns playbooks collection bench plan clean lab lab-down molecule
 
 help:
+	@echo "make lab     set everything up, build the lab, render the tenant networks, print the matrix"
+	@echo "make lab-down  tear the lab down (every node, process and file it made)"
 	@echo "make test    set everything up and run the whole test suite"
 	@echo "make unit    pure-logic tests (no root)"
 	@echo "make netns   tests that build real network namespaces (root)"
@@ -71,6 +73,24 @@ bench: setup
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
+
+LAB := $(CURDIR)/.build/lab
+PLAYBOOK := $(BIN)/ansible-playbook
+
+# The main job on the built-in lab: build it, render every tenant network, verify with packets.
+lab: setup
+	$(PLAYBOOK) playbooks/lab/up.yml
+	$(PLAYBOOK) -i $(LAB)/inventory playbooks/site.yml
+	$(PLAYBOOK) -i $(LAB)/inventory playbooks/verify.yml -e gridnet_tenant_verify_report_dir=$(LAB) || { cat $(LAB)/matrix.txt 2>/dev/null; exit 1; }
+	@echo; echo "What was built:"; cat $(LAB)/built.txt
+	@echo; cat $(LAB)/matrix.txt
+	@echo; echo "Picture of the mesh: $(LAB)/mesh.svg    Tear the lab down: make lab-down"
+
+lab-down: setup
+	$(PLAYBOOK) playbooks/lab/down.yml
+
+molecule: setup
+	$(BIN)/molecule test
 
 plan: setup
 	$(BIN)/ansible-playbook -i docs/examples/inventory playbooks/plan.yml

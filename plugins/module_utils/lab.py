@@ -13,11 +13,14 @@ wireguard-go included. Ansible reaches a node with community.docker.nsenter
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
 import sys
 import time
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import workload
 
 PRIVATE_DIRS = ("/run/netns", "/run/wireguard", "/var/lib/gridnet-tenant")
 ANCHOR_MARK = b"gridnet-lab-anchor"
@@ -38,8 +41,9 @@ for d in {dirs}; do mkdir -p "$d"; mount -t tmpfs -o mode=0700 gridnet-lab "$d";
 chmod 0755 /run/netns /run/wireguard
 hostname {name}
 ip link set lo up
-exec {python} -c '{reaper}' {mark} {name}
+exec {python} -c '{reaper}' {mark} {lab} {name}
 """
+DEFAULT_LAB = "gridnet-lab"
 
 
 class LabError(Exception):
@@ -54,12 +58,12 @@ def _children(pid):
         return []
 
 
-def start_node(name):
-    """Start an anchor; returns the PID of the node's PID 1 (the one to nsenter and to kill)."""
+def start_node(name, lab=DEFAULT_LAB):
+    """Start an anchor of lab `lab`; returns the PID of the node's PID 1 (the one to nsenter and to kill)."""
     for directory in PRIVATE_DIRS:  # mount points must exist before the private tmpfs goes on them
         os.makedirs(directory, exist_ok=True)
     script = _ANCHOR_SCRIPT.format(dirs=" ".join(PRIVATE_DIRS), name=name, python=sys.executable, reaper=_REAPER,
-                                   mark=ANCHOR_MARK.decode())
+                                   mark=ANCHOR_MARK.decode(), lab=lab)
     launcher = subprocess.Popen(
         ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
          "--propagation", "private", "sh", "-c", script],
@@ -91,15 +95,33 @@ def stop_node(pid):
         time.sleep(0.01)
 
 
-def is_anchor(pid, name):
-    """True when pid is a live lab anchor for node `name` (guards against PID reuse)."""
+def _anchor_of(pid):
+    """(lab, node) when pid is a lab anchor, else None: read from its argv mark."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            if ANCHOR_MARK not in handle.read().split(b"\0"):
-                return False
-        return run(pid, ["hostname"], check=False).stdout.strip() == name
+            argv = handle.read().split(b"\0")
     except OSError:
-        return False
+        return None
+    if ANCHOR_MARK not in argv or len(argv) < argv.index(ANCHOR_MARK) + 3:
+        return None
+    at = argv.index(ANCHOR_MARK)
+    return argv[at + 1].decode(), argv[at + 2].decode()
+
+
+def is_anchor(pid, name, lab=DEFAULT_LAB):
+    """True when pid is a live anchor of node `name` in lab `lab` (guards against PID reuse)."""
+    return _anchor_of(pid) == (lab, name)
+
+
+def find_anchors(lab):
+    """{node: pid} of every live anchor of lab `lab`, found by the exact mark it carries in its argv."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            owner = _anchor_of(int(entry))
+            if owner is not None and owner[0] == lab:
+                found[owner[1]] = int(entry)
+    return found
 
 
 def run(pid, argv, check=True, namespaces=("--net", "--mount", "--uts", "--ipc", "--pid"), **kwargs):
@@ -126,35 +148,21 @@ def add_address(pid, ifname, address):
 
 def attach_workload(pid, name, bridge, mtu, addresses, gateways):
     """A workload: a namespace inside the node, its veth on the resource's bridge."""
-    host_end = ("wl-" + name)[:15]
-    script = """
-set -e
-ip netns add {name}
-ip link add {host_end} mtu {mtu} type veth peer name eth0 netns {name} mtu {mtu}
-ip link set {host_end} master {bridge} up
-ip -n {name} link set lo up
-ip -n {name} link set eth0 up
-""".format(name=name, host_end=host_end, mtu=mtu, bridge=bridge)
-    for address in addresses:
-        script += "ip -n {0} addr add {1} dev eth0{2}\n".format(name, address, " nodad" if ":" in address else "")
-    for gateway in gateways:
-        script += "ip -n {0} route add default via {1}\n".format(name, gateway)
-    run(pid, ["sh", "-c", script])
+    run(pid, ["sh", "-c", workload.attach_script(name, bridge, mtu, addresses, gateways, ("wl-" + name)[:15])])
 
 
-def ping(pid, workload, address, size=56, count=1, timeout=2, forbid_fragments=False, deadline=None):
-    """True when `address` answers from inside workload `workload` of node pid.
+def ping(pid, name, address, size=56, count=1, timeout=2, forbid_fragments=False, deadline=None):
+    """True when `address` answers from inside workload `name` of node pid.
 
     With a deadline, ping keeps trying once a second until `count` replies or the
     deadline: first contact over a fresh WireGuard link waits for its handshake
     (wireguard-go notices a moved link is up within a second, and a dropped
     initiation is retried after 5 s).
     """
-    argv = ["ip", "netns", "exec", workload, "ping", "-n", "-q", "-c", str(count), "-s", str(size)]
-    argv += ["-w", str(deadline)] if deadline else ["-W", str(timeout)]
-    if forbid_fragments:
-        argv += ["-M", "do"]
-    return run(pid, argv + [address], check=False).returncode == 0
+    argv = workload.ping_argv(name, address, size, forbid_fragments, deadline, timeout)
+    if count != 1:
+        argv[argv.index("-c") + 1] = str(count)
+    return run(pid, argv, check=False).returncode == 0
 
 
 # A tiny echo of the caller's source address, for probes that must prove what
@@ -223,3 +231,98 @@ def probe(pid, workload, proto, address, port, timeout=3):
     result = run(pid, _in_workload(workload, [sys.executable, "-c", _PROBE, proto, address, str(port), str(timeout)]),
                  check=False)
     return result.stdout.strip() or None
+
+
+# ---------------------------------------------------------------- a whole farm
+
+def _segment_ifname(segment, index):
+    return ("%s%d" % (segment, index))[-15:]
+
+
+def farm_nodes(topology):
+    names = set(topology.get("hosts", {}))
+    for segment in topology["segments"].values():
+        names.add(segment["router"])
+        names.update(segment["attach"])
+    return sorted(names)
+
+
+def validate_topology(topology):
+    """Refuse a topology that would fail half-built, naming the item."""
+    if not isinstance(topology, dict) or not isinstance(topology.get("segments"), dict):
+        raise LabError("topology needs a segments mapping")
+    for name, segment in topology["segments"].items():
+        what = "segment %r" % name
+        if len(name) > 12:
+            raise LabError("%s: names are at most 12 characters (they become interface names)" % what)
+        if not segment.get("router") or not isinstance(segment.get("attach"), dict):
+            raise LabError("%s needs router and attach" % what)
+        for family in ("ipv6", "ipv4"):
+            if segment.get(family):
+                net = ipaddress.ip_network(segment[family])
+                for node, host in segment["attach"].items():
+                    if host is not None and not 1 < int(str(host), 16 if net.version == 6 else 10) < net.num_addresses - 1:
+                        raise LabError("%s: host number %s of %s does not fit %s" % (what, host, node, net))
+
+
+def build_farm(topology, lab=DEFAULT_LAB, on_started=None):
+    """Start every node and wire the segments. Returns {node: pid}.
+
+    on_started(pids) is called after each node starts, so whoever records the
+    lab's state never misses a process, even when the build fails half-way.
+    """
+    validate_topology(topology)
+    pids = {}
+    for name in farm_nodes(topology):
+        pids[name] = start_node(name, lab)
+        if on_started:
+            on_started(dict(pids))
+    routers = set()
+    defaults = {}
+    for segment_name, segment in sorted(topology["segments"].items()):
+        router = pids[segment["router"]]
+        bridge = "br-" + segment_name
+        run(router, ["ip", "link", "add", bridge, "type", "bridge"])
+        run(router, ["ip", "link", "set", bridge, "up"])
+        nets = {family: segment[family] for family in ("ipv6", "ipv4") if segment.get(family)}
+        for family, net in nets.items():
+            add_address(router, bridge, _host(net, 1))
+        if segment["router"] not in routers:
+            routers.add(segment["router"])
+            run(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1"])
+        for index, (node, host) in enumerate(sorted(segment["attach"].items())):
+            ifname, port = segment_name, _segment_ifname(segment_name, index)
+            subprocess.run(["ip", "link", "add", ifname, "netns", str(pids[node]), "type", "veth",
+                            "peer", "name", port, "netns", str(router)], check=True, capture_output=True)
+            run(pids[node], ["ip", "link", "set", ifname, "up"])
+            run(router, ["ip", "link", "set", port, "master", bridge, "up"])
+            if host is None:
+                continue  # an interface without addresses: the exit's uplink parent
+            for family, net in nets.items():
+                add_address(pids[node], ifname, _host(net, host))
+                if (node, family) not in defaults:  # the first segment of a family gives the default route
+                    defaults[(node, family)] = segment_name
+                    run(pids[node], ["ip", "-6" if family == "ipv6" else "-4", "route", "add", "default",
+                                     "via", _host(net, 1).split("/")[0]])
+        if segment.get("masquerade") and segment.get("ipv4"):
+            rules = ("table ip gridnet_lab_nat {\n chain postrouting {\n"
+                     "  type nat hook postrouting priority srcnat;\n"
+                     '  ip saddr %s oifname != "%s" masquerade\n }\n}\n' % (segment["ipv4"], bridge))
+            run(router, ["nft", "-f", "-"], input=rules)
+    return pids
+
+
+def _host(net, number):
+    """Host N of a segment: .N in IPv4, ::N (the same digits) in IPv6, as address/len."""
+    network = ipaddress.ip_network(net)
+    index = int(str(number), 16) if network.version == 6 else int(number)
+    return "%s/%d" % (network[index], network.prefixlen)
+
+
+def stop_farm(lab, recorded=None):
+    """Stop every anchor of `lab`: those recorded (checked against PID reuse) and any found by their mark."""
+    pids = {name: pid for name, pid in (recorded or {}).items() if is_anchor(pid, name, lab)}
+    pids.update(find_anchors(lab))
+    for pid in pids.values():
+        stop_node(pid)
+    return sorted(pids)

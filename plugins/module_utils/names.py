@@ -16,6 +16,7 @@ PREFIXES = {
     "veth_ns": "gtn-",     # veth end inside the namespace, holding the gateway addresses
     "vxlan": "gtx-",       # the network's VXLAN device (one per network resource)
     "uplink": "gtu-",      # the exit's uplink interface inside the namespace
+    "workload": "gtv-",    # the verify playbook's workload namespace (and its veth on the bridge)
 }
 WIREGUARD_PREFIX = "gtw"
 

@@ -25,7 +25,12 @@ import errno
 import socket
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
-from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, WIREGUARD_PREFIX
+from ansible_collections.gridnet.tenant.plugins.module_utils.names import (
+    PREFIXES,
+    WIREGUARD_PREFIX,
+    names_for_tag,
+    tag_of_namespace,
+)
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
     IFF_UP,
@@ -473,3 +478,32 @@ def converge(resource, state, private_key=None, check_mode=False, backend_choice
         result = {"changes": [c.text for c in changes], "before": before, "after": desired,
                   "backend": holder["backend"].name if "backend" in holder else None}
         return result
+
+
+def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
+    """Remove every network resource of ours on this node whose namespace is not in `keep`.
+
+    A network the node left (or that was deleted) leaves its namespace, links,
+    bridge and veth behind; they are found by their name prefixes.
+    """
+    keep = set(keep)
+    with IPRoute() as node:
+        workloads = {n[len(PREFIXES["workload"]):] for n in netns.listed() if n.startswith(PREFIXES["workload"])}
+        tags = ({tag_of_namespace(n) for n in netns.listed()} | workloads) - {None}
+        for link in node.get_links():  # a bridge or veth left without its namespace
+            name = link.get_attr("IFLA_IFNAME")
+            for kind_name in ("bridge", "veth_host"):
+                if name.startswith(PREFIXES[kind_name]):
+                    tags.add(name[len(PREFIXES[kind_name]):])
+        stale = sorted(t for t in tags if PREFIXES["namespace"] + t not in keep)
+        changes = []
+        for tag in stale:
+            resource = names_for_tag(tag)
+            actual = {"namespace": netns.exists(resource["namespace"])}
+            changes += removal_changes(resource, actual, node, wireguard_binary)
+            if tag in workloads:
+                changes.append(Change("remove workload %s" % resource["workload"],
+                                      lambda name=resource["workload"]: netns.remove(name)))
+        if not check_mode:
+            apply_changes(changes, (NetlinkError, OSError, WireGuardError))
+    return {"changes": [c.text for c in changes], "removed": [PREFIXES["namespace"] + t for t in stale]}

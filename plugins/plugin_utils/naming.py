@@ -74,6 +74,7 @@ def resource_names(tag):
     veth_ns    veth end inside the namespace, holding the gateway addresses
     vxlan      the network's VXLAN device (one per network resource)
     uplink     the exit's uplink interface inside the namespace
+    workload   the verify playbook's workload namespace (and its veth on the bridge)
     """
     names = names_for_tag(tag)
     for kind, name in names.items():

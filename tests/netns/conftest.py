@@ -37,7 +37,7 @@ class Farm(object):
 
     def host(self, name):
         """A lab node outside the tenant networks (a router, an internet host)."""
-        self.pids[name] = lab.start_node(name)
+        self.pids[name] = lab.start_node(name, lab="gridnet-tests")
         return self.pids[name]
 
     def cable(self, a, b, subnet6, subnet4=None, mtu=1500):

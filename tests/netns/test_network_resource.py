@@ -226,3 +226,22 @@ def test_vxlan_over_a_multicast_group_instead_of_fdb_peers(farm):
     assert farm.ping("nodea", b6, deadline=10) and farm.ping("nodea", b4)
     assert farm.ping("nodea", b6, size=mtu - ICMP6_HEADERS, forbid_fragments=True)
     assert farm.converge(the_plan, "nodea")["changed"] is False
+
+
+def test_prune_removes_only_resources_that_left_the_plan(farm):
+    the_plan = two_node_farm(farm)
+    for node in ("nodea", "nodeb"):
+        farm.converge(the_plan, node)
+    namespace = the_plan["nodes"]["nodea"]["resources"][0]["namespace"]
+    lab.run(farm.pids["nodea"], ["ip", "netns", "add", "someone-else"])
+    kept = farm.module("nodea", "prune_resources", keep=[namespace])
+    assert kept["changed"] is False and kept["removed"] == []
+    check = farm.module("nodea", "prune_resources", check=True, keep=[])
+    assert check["removed"] == [namespace] and namespace in lab.run(farm.pids["nodea"], ["ip", "netns"]).stdout
+    pruned = farm.module("nodea", "prune_resources", keep=[])
+    assert pruned["changed"] and pruned["removed"] == [namespace], pruned
+    assert lab.run(farm.pids["nodea"], ["ip", "netns"]).stdout.split() == ["someone-else"]
+    links = lab.run(farm.pids["nodea"], ["ip", "-o", "link"]).stdout
+    assert "gtb-" not in links and "gth-" not in links
+    assert "wireguard-go" not in lab.run(farm.pids["nodea"], ["ps", "-eo", "comm"]).stdout  # its processes ended
+    assert farm.module("nodea", "prune_resources", keep=[])["changed"] is False

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters: what to probe, the connectivity matrix of the results, the plan as a picture."""
+
+from __future__ import annotations
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import picture, verify
+
+
+def probes(plan, internet=None):
+    return verify.probes(plan, internet)
+
+
+def connectivity_matrix(results, plan, internet=None):
+    return verify.matrix(plan, results, internet)
+
+
+def plan_summary(plan):
+    return verify.summary(plan)
+
+
+def mesh_svg(plan, title="gridnet.tenant mesh"):
+    return picture.mesh_svg(plan, title)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"probes": probes, "connectivity_matrix": connectivity_matrix, "mesh_svg": mesh_svg,
+                "plan_summary": plan_summary}

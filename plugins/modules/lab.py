@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: lab
+short_description: Build or tear down the lab, a simulated farm of namespaces on this machine
+version_added: "0.1.0"
+description:
+  - Starts one anchor process per node of O(topology), each in its own network, mount, UTS, IPC and PID namespaces,
+    wires the topology's segments (a bridge in the segment's router node, a veth per attached node, addresses,
+    default routes, forwarding, masquerade for NATed segments), and writes an Ansible inventory in which the lab's
+    hosts are reached with C(community.docker.nsenter).
+  - The lab's state (node to anchor PID) is written after every node that starts, so C(state=absent) removes every
+    process of the lab even after a failed or interrupted build; anchors are also found by the exact mark they carry
+    in their argv (C(gridnet-lab-anchor LAB NODE)). Killing an anchor ends its PID namespace and with it every
+    process of the node (wireguard-go included); its namespaces and private mounts go with it.
+  - Runs on the machine that hosts the lab, as root. See docs/lab.md.
+extends_documentation_fragment:
+  - gridnet.tenant.attributes
+options:
+  name:
+    description: The lab's name; anchors carry it, so two labs never touch each other's nodes.
+    type: str
+    default: gridnet-lab
+  directory:
+    description: Where the lab keeps its state file and writes its inventory (C(inventory/hosts.yml)).
+    type: path
+    required: true
+  state:
+    description: C(present) builds the lab (an intact running lab is left as it is); C(absent) tears it down.
+    type: str
+    choices: [present, absent]
+    default: present
+  topology:
+    description: Segments and inventory hosts (see C(playbooks/lab/topology.yml)). Required with C(state=present).
+    type: dict
+  networks:
+    description: The tenant networks written into the inventory as C(gridnet_tenant_networks).
+    type: list
+    elements: dict
+    default: []
+  python:
+    description: The Python the lab's hosts run modules with (needs pyroute2); the controller's by default.
+    type: str
+requirements:
+  - root; unshare and nsenter (util-linux), iproute2, nftables
+"""
+
+EXAMPLES = r"""
+- name: Build the default lab and write its inventory
+  gridnet.tenant.lab:
+    directory: "{{ playbook_dir }}/.build/lab"
+    topology: "{{ gridnet_lab_topology }}"
+    networks: "{{ gridnet_lab_networks }}"
+    python: "{{ ansible_playbook_python }}"
+
+- name: Tear it down
+  gridnet.tenant.lab:
+    directory: "{{ playbook_dir }}/.build/lab"
+    state: absent
+"""
+
+RETURN = r"""
+inventory:
+  description: The inventory file the lab wrote.
+  returned: state=present
+  type: str
+nodes:
+  description: Node name to anchor PID.
+  returned: always
+  type: dict
+stopped:
+  description: The nodes whose anchors were stopped.
+  returned: state=absent
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import shutil
+import sys
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
+try:
+    import yaml
+except ImportError:  # ansible-core depends on PyYAML
+    yaml = None
+
+STATE_FILE = "state.json"
+
+
+def _write_atomic(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _read_state(directory):
+    try:
+        with open(os.path.join(directory, STATE_FILE)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def inventory(topology, networks, pids, python):
+    hosts, groups = {}, {}
+    for name, variables in sorted((topology.get("hosts") or {}).items()):
+        variables = dict(variables or {})
+        for group in variables.pop("groups", []):
+            groups.setdefault(group, {"hosts": {}})["hosts"][name] = None
+        hosts[name] = dict(variables, ansible_nsenter_pid=pids[name])
+    return {"all": {
+        "vars": {
+            "ansible_connection": "community.docker.nsenter",
+            "ansible_python_interpreter": python,
+            "gridnet_tenant_networks": networks,
+            "gridnet_tenant_verify_internet": topology.get("internet") or {},
+        },
+        "hosts": hosts,
+        "children": groups,
+    }}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", default=lab.DEFAULT_LAB),
+            directory=dict(type="path", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            topology=dict(type="dict"),
+            networks=dict(type="list", elements="dict", default=[]),
+            python=dict(type="str"),
+        ),
+        required_if=[("state", "present", ["topology"])],
+        supports_check_mode=True,
+    )
+    if os.geteuid() != 0:
+        module.fail_json(msg="the lab builds namespaces and needs root")
+    name, directory = module.params["name"], module.params["directory"]
+    recorded = _read_state(directory)
+    alive = {n: p for n, p in (recorded.get("nodes") or {}).items() if lab.is_anchor(p, n, name)}
+
+    if module.params["state"] == "absent":
+        running = dict(alive, **lab.find_anchors(name))
+        if module.check_mode:
+            module.exit_json(changed=bool(running or os.path.exists(directory)), nodes=running, stopped=sorted(running))
+        stopped = lab.stop_farm(name, recorded.get("nodes"))
+        for made in recorded.get("made_dirs", []):  # mount points the lab had to create on this machine
+            try:
+                os.rmdir(made)
+            except OSError:
+                pass
+        existed = os.path.exists(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+        module.exit_json(changed=bool(stopped) or existed, nodes={}, stopped=stopped)
+
+    topology = module.params["topology"]
+    try:
+        lab.validate_topology(topology)
+    except (lab.LabError, ValueError, TypeError) as exc:
+        module.fail_json(msg="lab topology: %s" % exc)
+    wanted = lab.farm_nodes(topology)
+    path = os.path.join(directory, "inventory", "hosts.yml")
+    python = module.params["python"] or sys.executable
+    changed = False
+    if sorted(alive) != wanted or recorded.get("topology") != topology:
+        changed = True
+        if module.check_mode:
+            module.exit_json(changed=True, nodes=alive, inventory=path)
+        lab.stop_farm(name, recorded.get("nodes"))  # a partial or different lab: start clean
+        made = [d for d in lab.PRIVATE_DIRS if not os.path.isdir(d)] + recorded.get("made_dirs", [])
+        state = {"lab": name, "nodes": {}, "made_dirs": sorted(set(made)), "topology": None}
+
+        def record(pids):
+            state["nodes"] = pids
+            _write_atomic(os.path.join(directory, STATE_FILE), json.dumps(state, indent=1))
+        try:
+            alive = lab.build_farm(topology, name, on_started=record)
+        except (lab.LabError, OSError, ValueError) as exc:
+            module.fail_json(msg="building the lab failed (tear it down with state=absent): %s" % exc)
+        state["topology"] = topology
+        record(alive)
+    text = yaml.safe_dump(inventory(topology, module.params["networks"], alive, python), default_flow_style=False)
+    try:
+        with open(path) as handle:
+            current = handle.read()
+    except OSError:
+        current = None
+    if current != text:
+        changed = True
+        if not module.check_mode:
+            _write_atomic(path, text)
+    module.exit_json(changed=changed, nodes=alive, inventory=path)
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Verification by packets: which probes each node runs, and the matrix of their results.
+
+Every network resource gets one workload (a namespace on its bridge, host
+::10 of its /64 and .10 of its /24). From each workload:
+
+  peer      ping every other workload of the network, IPv6 and IPv4   expected to answer
+  mtu       the same with a full-size packet and fragmentation forbidden (IPv6 and IPv4)
+  internet  ping the internet host beyond the exit, IPv6 (routed) and IPv4 (NATed)
+  isolation ping every workload of every other network                 expected to stay silent
+
+The matrix reads the plan and the results only; it never guesses.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host_at
+
+WORKLOAD_HOST6 = 0x10
+WORKLOAD_HOST4 = 10
+ICMP6_OVERHEAD = 48   # IPv6 header + ICMPv6 echo header
+ICMP4_OVERHEAD = 28   # IPv4 header + ICMP echo header
+REACH_DEADLINE = 15   # first contact may wait for a WireGuard handshake (retried after 5 s)
+SILENCE_TIMEOUT = 2
+
+
+def workload(resource):
+    """The verification workload of a network resource: its namespace, addresses and gateways."""
+    addresses = [host_at(resource["prefix"], WORKLOAD_HOST6)]
+    gateways = [resource["gateway6"].split("/")[0]]
+    if resource.get("ipv4"):
+        addresses.append(host_at(resource["ipv4"], WORKLOAD_HOST4))
+        gateways.append(resource["gateway4"].split("/")[0])
+    return {"name": PREFIXES["workload"] + resource["tag"], "bridge": resource["bridge"], "mtu": resource["mtu"],
+            "addresses": addresses, "gateways": gateways}
+
+
+def _address(cidr):
+    return cidr.split("/")[0]
+
+
+def probes(plan, internet=None):
+    """{node: {"workloads": [...], "probes": [...]}} for every node of the plan."""
+    internet = internet or {}
+    everyone = []  # (netid, node, workload)
+    for node, state in plan["nodes"].items():
+        for resource in state["resources"]:
+            everyone.append((resource["netid"], node, workload(resource)))
+    exits_v4 = {e["netid"]: bool(e["uplink"].get("ipv4")) for e in plan.get("exits", [])}
+    result = {}
+    for node, state in plan["nodes"].items():
+        mine = {"workloads": [], "probes": []}
+        for resource in state["resources"]:
+            netid, own = resource["netid"], workload(resource)
+            mine["workloads"].append(own)
+
+            def probe(kind, target, address, expect, size=56, forbid_fragments=False):
+                family = 6 if ":" in address else 4
+                mine["probes"].append({
+                    "id": "%s|%s|%s|%s%d" % (netid, node, target, kind, family),
+                    "workload": own["name"], "address": address, "size": size,
+                    "forbid_fragments": forbid_fragments, "expect": expect,
+                    "deadline": REACH_DEADLINE if expect else None, "timeout": SILENCE_TIMEOUT,
+                })
+
+            for other_netid, other_node, other in everyone:
+                if other_netid == netid and other_node == node:
+                    continue
+                for cidr in other["addresses"]:
+                    if ":" in cidr or len(own["addresses"]) > 1:
+                        if other_netid == netid:
+                            probe("peer", other_node, _address(cidr), True)
+                            overhead = ICMP6_OVERHEAD if ":" in cidr else ICMP4_OVERHEAD
+                            probe("mtu", other_node, _address(cidr), True, resource["mtu"] - overhead, True)
+                        else:
+                            probe("isolation", "%s/%s" % (other_netid, other_node), _address(cidr), False)
+            if internet.get("ipv6"):
+                probe("internet", "internet", internet["ipv6"], True)
+            if internet.get("ipv4") and resource.get("ipv4") and exits_v4.get(netid):
+                probe("internet", "internet", internet["ipv4"], True)
+        result[node] = mine
+    return result
+
+
+def _cell(checks):
+    """Letters for what passed as expected; '!' before each that did not."""
+    text = ""
+    for kind, family, ok in sorted(checks, key=lambda c: ({"peer": 0, "mtu": 1, "internet": 0}[c[0]], -c[1])):
+        letter = "M%d" % family if kind == "mtu" else str(family)
+        text += letter if ok else "!" + letter
+    return text
+
+
+def matrix(plan, results, internet=None):
+    """Lines of the connectivity matrix and whether every planned probe went as expected.
+
+    results: {node: [{"id", "expect", "ok"}, ...]} (the probe module's output per node).
+    A planned probe without a result counts as wrong: a node that did not report fails the check.
+    """
+    planned = {p["id"]: p for node in probes(plan, internet).values() for p in node["probes"]}
+    outcome = {}
+    for node_results in results.values():
+        for r in node_results:
+            outcome[r["id"]] = r
+    for probe_id, p in planned.items():
+        outcome.setdefault(probe_id, {"id": probe_id, "expect": p["expect"], "ok": not p["expect"], "missing": True})
+    wrong = [r for r in outcome.values() if bool(r["ok"]) != bool(r["expect"]) or r.get("missing")]
+    lines = []
+    networks = {}
+    for node, state in plan["nodes"].items():
+        for resource in state["resources"]:
+            networks.setdefault(resource["netid"], []).append(node)
+    for netid, members in sorted(networks.items()):
+        members = sorted(members)
+        exit_node = next((e["node"] for e in plan.get("exits", []) if e["netid"] == netid), "?")
+        cells = {}
+        for probe_id, r in outcome.items():
+            p_net, source, target, kind = probe_id.split("|")
+            if p_net != netid or kind.startswith("isolation"):
+                continue
+            passed = bool(r["ok"]) == bool(r["expect"]) and not r.get("missing")
+            cells.setdefault((source, target), []).append((kind[:-1], int(kind[-1]), passed))
+        width = max([len(m) for m in members] + [len("from \\ to"), len("64M6M4")]) + 2
+        lines.append("network %s (exit %s): 6/4 = ping over IPv6/IPv4, M6/M4 = full-MTU ping with DF set, "
+                     "! = failed" % (netid, exit_node))
+        lines.append("  " + "from \\ to".ljust(width) + "".join(m.ljust(width) for m in members) + "internet")
+        for source in members:
+            row = "  " + source.ljust(width)
+            for target in members:
+                row += ("." if target == source else _cell(cells.get((source, target), [])) or "-").ljust(width)
+            lines.append(row + (_cell(cells.get((source, "internet"), [])) or "-"))
+    pairs = {}
+    for probe_id, r in outcome.items():
+        p_net, source, target, kind = probe_id.split("|")
+        if kind.startswith("isolation"):
+            key = (p_net, target.split("/")[0])
+            answered, total = pairs.get(key, (0, 0))
+            pairs[key] = (answered + (bool(r["ok"]) or bool(r.get("missing"))), total + 1)
+    if pairs:
+        lines.append("isolation (a workload of one network pinging every workload of another):")
+        for (source_net, target_net), (answered, total) in sorted(pairs.items()):
+            lines.append("  %s -> %s: %d of %d answered%s" % (source_net, target_net, answered, total,
+                                                             "" if answered == 0 else "  <-- NOT ISOLATED"))
+    lines.append("%d probes, %d as expected%s" % (
+        len(outcome), len(outcome) - len(wrong),
+        "" if not wrong else "; wrong: " + ", ".join(
+            sorted(r["id"] + (" (no result)" if r.get("missing") else "") for r in wrong))))
+    return {"ok": not wrong and bool(outcome), "lines": lines, "wrong": sorted(r["id"] for r in wrong),
+            "probes": len(outcome)}
+
+
+def summary(plan):
+    """What the plan builds, one line per network resource, then the exits and upstream routes."""
+    lines = []
+    size = {}
+    for state in plan["nodes"].values():
+        for r in state["resources"]:
+            size[r["netid"]] = size.get(r["netid"], 0) + 1
+    for node, state in sorted(plan["nodes"].items()):
+        for r in sorted(state["resources"], key=lambda r: r["netid"]):
+            kinds = {}
+            for link in r["connected"]:
+                kinds[link["connection"]] = kinds.get(link["connection"], 0) + 1
+            relayed = size[r["netid"]] - 1 - len(r["connected"])
+            links = ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items()))
+            lines.append("%-8s %-8s %-24s %-15s mtu %d  %s%s%s" % (
+                node, r["netid"], r["prefix"], r["ipv4"] or "-", r["mtu"], links,
+                ", %d peers relayed" % relayed if relayed else "", "  [exit]" if r["is_exit"] else ""))
+    for e in plan.get("exits", []):
+        lines.append("exit of %s on %s: %s via %s%s" % (
+            e["netid"], e["node"], e["block"], e["gateway_address"],
+            ", IPv4 %s" % e["uplink"]["ipv4"]["address"] if e["uplink"].get("ipv4") else ""))
+    for route in plan.get("upstream_routes", []):
+        lines.append("upstream route: %s via %s (%s)" % (route["prefix"], route["via"], route["netid"]))
+    return lines
