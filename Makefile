@@ -47,7 +47,7 @@ $(LINK):
 	@ln -sfn $(CURDIR) $(LINK)
 
 test: setup
-	$(BIN)/pytest -q $(wildcard tests/unit tests/netns tests/playbooks)
+	$(BIN)/pytest -q $(wildcard tests/unit tests/netns tests/playbooks tests/lab)
 	$(MAKE) --no-print-directory collection
 
 unit: setup
@@ -90,7 +90,7 @@ lab-down: setup
 	$(PLAYBOOK) playbooks/lab/down.yml
 
 molecule: setup
-	$(BIN)/molecule test
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test
 
 plan: setup
 	$(BIN)/ansible-playbook -i docs/examples/inventory playbooks/plan.yml

@@ -1,0 +1,88 @@
+"""A whole lab (playbooks/lab/topology.yml) driven through the real playbooks."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import pytest
+import yaml
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+TOPOLOGY = yaml.safe_load(open(os.path.join(ROOT, "playbooks", "lab", "topology.yml")))
+
+if os.geteuid() != 0:
+    pytest.exit("tests/lab builds a lab of namespaces and needs root", returncode=1)
+
+
+class Lab(object):
+    def __init__(self, name, directory):
+        self.name, self.directory = name, directory
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                        ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=name, GRIDNET_LAB_DIR=directory)
+        self.networks = TOPOLOGY["gridnet_lab_networks"]
+
+    @property
+    def inventory(self):
+        return os.path.join(self.directory, "inventory")
+
+    def pids(self):
+        hosts = yaml.safe_load(open(os.path.join(self.inventory, "hosts.yml")))["all"]["hosts"]
+        return {name: host["ansible_nsenter_pid"] for name, host in hosts.items()}
+
+    def playbook(self, path, *extra, inventory=True, check=True):
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+            yaml.safe_dump({"gridnet_tenant_networks": self.networks, "gridnet_lab_networks": self.networks}, handle)
+        argv = [os.path.join(BIN, "ansible-playbook")] + (["-i", self.inventory] if inventory else [])
+        argv += [os.path.join(ROOT, "playbooks", path), "-e", "@" + handle.name] + list(extra)
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, env=self.env)
+        finally:
+            os.unlink(handle.name)
+        if check:
+            assert result.returncode == 0, "%s failed:\n%s%s" % (path, result.stdout[-5000:], result.stderr[-2000:])
+        result.changed = {m.group(1): int(m.group(2))
+                          for m in re.finditer(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.M)}
+        return result
+
+    def module(self, node, name, **args):
+        """Run one of the collection's modules inside a lab node (as Ansible would), return its JSON."""
+        payload = {"ANSIBLE_MODULE_ARGS": args}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump(payload, handle)
+        try:
+            result = lab.run(self.pids()[node], [sys.executable, "-m",
+                                                 "ansible_collections.gridnet.tenant.plugins.modules." + name,
+                                                 handle.name], check=False, env=dict(os.environ, PYTHONPATH=COLLECTIONS))
+        finally:
+            os.unlink(handle.name)
+        return json.loads(result.stdout)
+
+    def snapshot(self, nodes):
+        """Per node and namespace: addresses, routes, and per WireGuard link its port, peer and handshake."""
+        state = {}
+        for node in nodes:
+            for resource in self.module(node, "network_resource_info")["resources"]:
+                state[(node, resource["namespace"])] = {
+                    "addresses": resource["veth"]["addresses"],
+                    "routes": resource["routes"],
+                    "links": {name: (link["listen_port"], link["peer"]["public_key"], link["peer"]["last_handshake"])
+                              for name, link in resource["wireguard"].items()},
+                }
+        return state
+
+
+@pytest.fixture(scope="module")
+def lab_farm(tmp_path_factory):
+    farm = Lab("gridnet-lifecycle", str(tmp_path_factory.mktemp("lab")))
+    try:
+        yield farm
+    finally:
+        farm.playbook("lab/down.yml", inventory=False, check=False)
+        lab.stop_farm(farm.name)

@@ -1,0 +1,53 @@
+"""Adding and removing a node on the running lab, through the site and verify playbooks."""
+
+import copy
+
+
+def acme(farm):
+    return next(n for n in farm.networks if n["netid"] == "acme")
+
+
+def members(farm):
+    return sorted({m for n in farm.networks for m in n["members"]})
+
+
+def test_add_then_remove_a_node(lab_farm):
+    farm = lab_farm
+    farm.networks = copy.deepcopy(farm.networks)
+    acme(farm)["members"].remove("dc2")
+    farm.playbook("lab/up.yml", inventory=False)
+    first = farm.playbook("site.yml")
+    assert first.changed["dc2"] == 0  # in the lab, in no network yet
+    assert farm.playbook("site.yml").changed == {h: 0 for h in first.changed}, "second converge must change nothing"
+    assert "as expected" in farm.playbook("verify.yml").stdout  # handshakes are made now
+    existing = [n for n in members(farm) if n != "dc2"]
+    before = farm.snapshot(existing)
+
+    # add dc2 to acme: it is reached from every other node, nobody else's prefix, name, port or handshake moves
+    acme(farm)["members"].append("dc2")
+    added = farm.playbook("site.yml")
+    assert added.changed["dc2"] == 2  # its key and its resource
+    after = farm.snapshot(existing)
+    dc2_keys = {v[1] for (node, ns), s in farm.snapshot(["dc2"]).items() for v in s["links"].values()}
+    for place, state in before.items():
+        assert after[place]["addresses"] == state["addresses"], place
+        for ifname, (port, peer, handshake) in state["links"].items():
+            assert after[place]["links"][ifname] == (port, peer, handshake), (place, ifname)
+        assert set(after[place]["routes"]) >= set(state["routes"]), place
+    verified = farm.playbook("verify.yml")
+    assert "as expected" in verified.stdout and "wrong" not in verified.stdout
+    new_links = sum(len(s["links"]) - len(before[p]["links"]) for p, s in after.items())
+    assert new_links > 0 and dc2_keys
+
+    # remove home2: its network resource goes, and every peer's link to it
+    home2_before = farm.snapshot(["home2"])
+    (home2_ns, home2_state), = home2_before.items()
+    acme(farm)["members"].remove("home2")
+    farm.playbook("site.yml")
+    assert farm.snapshot(["home2"]) == {}
+    home2_key = farm.module("home2", "wireguard_key", netid="acme")["public_key"]
+    home2_prefix = [a for a in home2_state["addresses"] if ":" in a and not a.startswith("fe80")][0]
+    for place, state in farm.snapshot([n for n in members(farm) if n != "home2"]).items():
+        assert all(peer != home2_key for _, peer, _ in state["links"].values()), place
+        assert not any(dst.split("/")[0] == home2_prefix.split("::")[0] + "::" for dst in state["routes"]), place
+    assert "as expected" in farm.playbook("verify.yml").stdout
