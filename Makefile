@@ -70,6 +70,7 @@ collection: setup
 
 bench: setup
 	$(BIN)/python benchmarks/plan_benchmark.py
+	$(BIN)/python benchmarks/converge_benchmark.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
