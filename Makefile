@@ -76,7 +76,8 @@ clean:
 	rm -rf .build .pytest_cache .hypothesis
 
 LAB := $(CURDIR)/.build/lab
-PLAYBOOK := $(BIN)/ansible-playbook
+# The lab's ledger is vault-encrypted with this lab-only password.
+PLAYBOOK := ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/playbooks/lab/vault-password $(BIN)/ansible-playbook
 
 # The main job on the built-in lab: build it, render every tenant network, verify with packets.
 lab: setup
@@ -85,13 +86,15 @@ lab: setup
 	$(PLAYBOOK) -i $(LAB)/inventory playbooks/verify.yml -e gridnet_tenant_verify_report_dir=$(LAB) || { cat $(LAB)/matrix.txt 2>/dev/null; exit 1; }
 	@echo; echo "What was built:"; cat $(LAB)/built.txt
 	@echo; cat $(LAB)/matrix.txt
+	@$(PLAYBOOK) -i $(LAB)/inventory playbooks/ledger.yml -e gridnet_tenant_ledger_report=$(LAB)/ledger.txt >/dev/null
+	@echo; echo "The allocation ledger (vault-encrypted in $(LAB)/inventory/group_vars/all):"; cat $(LAB)/ledger.txt
 	@echo; echo "Picture of the mesh: $(LAB)/mesh.svg    Tear the lab down: make lab-down"
 
 lab-down: setup
 	$(PLAYBOOK) playbooks/lab/down.yml
 
 molecule: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test
+	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/playbooks/lab/vault-password $(BIN)/molecule test
 
 plan: setup
 	$(BIN)/ansible-playbook -i docs/examples/inventory playbooks/plan.yml

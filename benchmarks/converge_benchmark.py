@@ -44,7 +44,8 @@ def main():
     directory = tempfile.mkdtemp(prefix="gridnet-bench-")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PYTHONPATH="",
-               GRIDNET_LAB_NAME="gridnet-bench", GRIDNET_LAB_DIR=directory)
+               GRIDNET_LAB_NAME="gridnet-bench", GRIDNET_LAB_DIR=directory,
+               ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
     inventory = os.path.join(directory, "inventory")
     site = os.path.join(ROOT, "playbooks", "site.yml")
     try:

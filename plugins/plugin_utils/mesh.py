@@ -120,7 +120,7 @@ def _read_public_keys(nets, hostvars, public_keys):
     return keys
 
 
-def _carve_blocks(nets, gateways, existing_networks):
+def _carve_blocks(nets, gateways, existing_networks, released_blocks=()):
     """One block per network from its exit's allocation; one route upstream per network."""
     pools = {}
     for gateway in sorted(gateways.values()):
@@ -148,7 +148,8 @@ def _carve_blocks(nets, gateways, existing_networks):
             block = record.get("block")
             if block and (netid in netids or _inside(block, gateway.allocation)):
                 held[netid] = block
-        blocks.update(carve(gateway.allocation, gateway.network_prefixlen, netids, held,
+        released = [b for b in released_blocks if _inside(b, gateway.allocation)]
+        blocks.update(carve(gateway.allocation, gateway.network_prefixlen, netids, held, released,
                             what="allocation of %s" % gateway.node, salt="block"))
     return blocks
 
@@ -317,8 +318,10 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
     nets = sorted(nets, key=lambda n: n.netid)
     assignments = assignments or {}
     existing_networks = assignments.get("networks") or {}
+    # given back after a removal was applied: reused only once nothing else is free
+    released = assignments.get("released") or {}
     keys = _read_public_keys(nets, hostvars, public_keys)
-    blocks = _carve_blocks(nets, gateways, existing_networks)
+    blocks = _carve_blocks(nets, gateways, existing_networks, released.get("blocks") or ())
     vnis = _assign_vnis(nets, existing_networks)
 
     working = []
@@ -329,11 +332,13 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
         prefixes[net.netid] = carve(
             blocks[net.netid], 64, net.members,
             {n: r["prefix"] for n, r in held.items() if r.get("prefix")},
+            (released.get("prefixes") or {}).get(net.netid) or (),
             what="network %r: block" % net.netid, salt="resource")
         if net.ipv4_range is not None:
             subnets[net.netid] = carve(
                 net.ipv4_range, 24, net.members,
                 {n: r["ipv4"] for n, r in held.items() if r.get("ipv4")},
+                (released.get("ipv4") or {}).get(net.netid) or (),
                 what="network %r: ipv4_range" % net.netid, salt="ipv4")
         w = _Network(net, underlays)
         w.connect()

@@ -25,7 +25,8 @@ class Lab(object):
     def __init__(self, name, directory):
         self.name, self.directory = name, directory
         self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                        ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=name, GRIDNET_LAB_DIR=directory)
+                        ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=name, GRIDNET_LAB_DIR=directory,
+                        ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
         self.networks = TOPOLOGY["gridnet_lab_networks"]
 
     @property

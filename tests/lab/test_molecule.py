@@ -15,7 +15,8 @@ BIN = os.path.dirname(sys.executable)
 LAB = os.path.join(ROOT, ".build", "molecule-lab")
 ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"], ANSIBLE_NOCOLOR="1", PY_COLORS="0",
            ANSIBLE_FORCE_COLOR="0", ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
-           GRIDNET_LAB_NAME="gridnet-molecule", GRIDNET_LAB_DIR=LAB)
+           GRIDNET_LAB_NAME="gridnet-molecule", GRIDNET_LAB_DIR=LAB,
+           ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
 
 
 def molecule(step):

@@ -30,7 +30,7 @@ def inventory(farm):
     hosts["nodeb"]["gridnet_tenant_exit"] = {
         "allocation": "2001:db8:100::/40", "network_prefixlen": 48,
         "uplink": {"parent": "uplink0", "ipv6_gateway": "2001:db8:ff::1"}}
-    return {"all": {"hosts": hosts, "vars": {"gridnet_tenant_networks": [{
+    return {"all": {"hosts": hosts, "vars": {"gridnet_tenant_ledger_plaintext": True, "gridnet_tenant_networks": [{
         "netid": "net1", "members": ["nodea", "nodeb"], "ipv4_range": "10.60.0.0/16",
         "exit": {"node": "nodeb", "ipv6": "2001:db8:ff::10/64"}}]}}}
 
@@ -53,7 +53,8 @@ def test_role_converges_nodes_and_a_second_run_changes_nothing(farm, tmp_path):
     farm.exit_node = "nodeb"
     farm.cable("nodea", "nodeb", "2001:db8:1::", "192.0.2.")
     first = play(tmp_path, farm)
-    assert first == {"nodea": 2, "nodeb": 2}  # the key and the network resource
+    assert first == {"nodea": 3, "nodeb": 2}  # the key and the network resource; the ledger once (first host)
+    assert "net1" in (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.yml").read_text()  # plaintext asked for
     second = play(tmp_path, farm)
     assert second == {"nodea": 0, "nodeb": 0}, "second converge must report changed=0"
     # the role planned from the same inventory the test plans from: packets prove the links

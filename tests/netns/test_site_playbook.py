@@ -33,8 +33,9 @@ def inventory(farm):
 
 def run_site(tmp_path, farm, *extra):
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory(farm)))
+    (tmp_path / "vault-password").write_text("site-test\n")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_NOCOLOR="1", PYTHONPATH="")
+               ANSIBLE_NOCOLOR="1", PYTHONPATH="", ANSIBLE_VAULT_PASSWORD_FILE=str(tmp_path / "vault-password"))
     result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                              str(tmp_path / "hosts.yml"), os.path.join(ROOT, "playbooks", "site.yml")] + list(extra),
                             capture_output=True, text=True, env=env)
@@ -49,7 +50,11 @@ def test_site_renders_mesh_exit_and_upstream_routes_idempotently(farm, tmp_path)
     farm.outside("gw")
 
     first = run_site(tmp_path, farm)
-    assert first == {"gw": 3, "b": 2, "router": 1, "inet": 0}, first  # keys, resources, the exit; one route
+    # keys and resources everywhere, the exit on gw, one route on the router, and the ledger
+    # recorded once (run_once: on b, the play's first host)
+    assert first == {"gw": 3, "b": 3, "router": 1, "inet": 0}, first
+    ledger = (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.yml").read_text()
+    assert ledger.startswith("$ANSIBLE_VAULT;") and "net1" not in ledger and "2001:db8" not in ledger
     second = run_site(tmp_path, farm)
     assert set(second.values()) == {0}, "second converge must report changed=0: %s" % second
 

@@ -1,0 +1,89 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ledger
+short_description: The allocation ledger of every network object, on the controller, encrypted at rest
+version_added: "0.1.0"
+description:
+  - Keeps every network object the collection hands out - networks (block, VXLAN id), network resources (prefix,
+    IPv4 subnet, public key) and WireGuard listen ports - in one file beside the inventory, by default
+    C(group_vars/all/gridnet_tenant_ledger.yml), so nothing is ever renumbered across runs and controllers.
+  - The file is encrypted whole with Ansible Vault when a vault secret is configured (C(--vault-password-file),
+    C(--ask-vault-pass), C(ANSIBLE_VAULT_PASSWORD_FILE)): no prefix, netid or key is readable without it. Clear text
+    only with O(plaintext=true). A wrong secret, or a corrupt file, fails clearly and writes nothing.
+  - C(state=plan) takes an exclusive lock, reads the ledger, computes the plan from the inventory and the ledger
+    (recorded public keys serve the hosts outside the play, so C(--limit) keeps every peer), records what it handed
+    out and marks what left the inventory C(removing) (still reserved), writes the file atomically and returns the
+    plan. Two concurrent runs are serialised by the lock, so they never hand out the same prefix or port.
+  - C(state=settle) releases what is C(removing) once its removal has been applied (every node of its network is in
+    O(applied), or no longer in the inventory). A released prefix is reused only after every other free one.
+  - C(state=show) returns the ledger as rows (network, node, prefix, IPv4 subnet, ports, state).
+  - An action plugin; runs on the controller. Nothing is written in check mode.
+extends_documentation_fragment:
+  - gridnet.tenant.attributes
+options:
+  path:
+    description: The ledger file.
+    type: path
+    required: true
+  state:
+    description: What to do.
+    type: str
+    choices: [plan, settle, show]
+    default: plan
+  networks:
+    description: The tenant networks (C(gridnet_tenant_networks)), for C(state=plan).
+    type: list
+    elements: dict
+  plaintext:
+    description: Write the ledger in clear text when no vault secret is configured. Without it, that is an error.
+    type: bool
+    default: false
+  applied:
+    description: For C(state=settle), the hosts on which this run's converge succeeded (C(ansible_play_hosts)).
+    type: list
+    elements: str
+"""
+
+EXAMPLES = r"""
+- name: Plan from the inventory and the ledger, recording what was handed out
+  gridnet.tenant.ledger:
+    path: "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.yml"
+    networks: "{{ gridnet_tenant_networks }}"
+  register: ledger
+  run_once: true
+
+- name: Show the ledger as a table
+  gridnet.tenant.ledger:
+    path: "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.yml"
+    state: show
+  register: shown
+  run_once: true
+"""
+
+RETURN = r"""
+plan:
+  description: The plan (as the gridnet.tenant.plan filter returns it), for C(state=plan).
+  returned: state=plan
+  type: dict
+released:
+  description: What C(state=settle) released.
+  returned: state=settle
+  type: list
+  elements: str
+rows:
+  description: The ledger's rows, for C(state=show).
+  returned: state=show
+  type: list
+  elements: dict
+lines:
+  description: The same as an aligned text table.
+  returned: state=show
+  type: list
+  elements: str
+"""
