@@ -51,3 +51,14 @@ def test_add_then_remove_a_node(lab_farm):
         assert all(peer != home2_key for _, peer, _ in state["links"].values()), place
         assert not any(dst.split("/")[0] == home2_prefix.split("::")[0] + "::" for dst in state["routes"]), place
     assert "as expected" in farm.playbook("verify.yml").stdout
+
+    # --limit to one node: its peers come from the inventory and the ledger, not the play
+    everyone = [n for n in members(farm) if n != "home2"]
+    before = farm.snapshot(everyone)
+    limited = farm.playbook("site.yml", "--limit", "dc1")
+    assert limited.changed == {"dc1": 0}, limited.changed
+    after = farm.snapshot(everyone)
+    def links(state):  # name -> (port, peer); handshakes may rekey on their own after 120 s
+        return {p: {n: v[:2] for n, v in s["links"].items()} for p, s in state.items()}
+    assert links(after) == links(before)
+    assert all(len(s["links"]) > 0 for (node, _), s in after.items() if node == "dc1")
