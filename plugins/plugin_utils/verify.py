@@ -168,7 +168,7 @@ def summary(plan):
             links = ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items()))
             lines.append("%-8s %-8s %-24s %-15s mtu %d  %s%s%s" % (
                 node, r["netid"], r["prefix"], r["ipv4"] or "-", r["mtu"], links,
-                ", %d peers relayed" % relayed if relayed else "", "  [exit]" if r["is_exit"] else ""))
+                ", %d peers via a relay" % relayed if relayed else "", "  [exit]" if r["is_exit"] else ""))
     for e in plan.get("exits", []):
         lines.append("exit of %s on %s: %s via %s%s" % (
             e["netid"], e["node"], e["block"], e["gateway_address"],

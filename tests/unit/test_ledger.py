@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
