@@ -14,7 +14,7 @@ description:
     IPv4 subnet, public key) and WireGuard listen ports - in one file beside the inventory, by default
     C(group_vars/all/gridnet_tenant_ledger.yml), so nothing is ever renumbered across runs and controllers.
   - The file is encrypted whole with Ansible Vault when a vault secret is configured (C(--vault-password-file),
-    C(--ask-vault-pass), C(ANSIBLE_VAULT_PASSWORD_FILE)): no prefix, netid or key is readable without it. Clear text
+    C(--ask-vault-pass), C(ANSIBLE_VAULT_PASSWORD_FILE)) - no prefix, netid or key is readable without it. Clear text
     only with O(plaintext=true). A wrong secret, or a corrupt file, fails clearly and writes nothing.
   - C(state=plan) takes an exclusive lock, reads the ledger, computes the plan from the inventory and the ledger
     (recorded public keys serve the hosts outside the play, so C(--limit) keeps every peer), records what it handed

@@ -15,7 +15,6 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger
 
 from inventory_factory import fake_public_key, farm
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def vault(password=b"correct horse"):
