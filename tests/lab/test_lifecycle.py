@@ -2,9 +2,16 @@
 
 import copy
 
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import net_tag
+
 
 def acme(farm):
     return next(n for n in farm.networks if n["netid"] == "acme")
+
+
+def acme_namespace(farm):
+    return "gt-" + net_tag("acme")
 
 
 def members(farm):
@@ -62,3 +69,21 @@ def test_add_then_remove_a_node(lab_farm):
         return {p: {n: v[:2] for n, v in s["links"].items()} for p, s in state.items()}
     assert links(after) == links(before)
     assert all(len(s["links"]) > 0 for (node, _), s in after.items() if node == "dc1")
+
+    # remove the whole globex network: its resources, exit uplink and table, and upstream route go; acme stays
+    acme_before = {p: s for p, s in farm.snapshot(everyone).items() if p[1] == acme_namespace(farm)}
+    farm.networks = [n for n in farm.networks if n["netid"] != "globex"]
+    farm.playbook("site.yml")
+    after = farm.snapshot(everyone)
+    assert set(ns for _, ns in after) == {acme_namespace(farm)}
+    assert {p: s["links"] for p, s in after.items()} == {p: s["links"] for p, s in acme_before.items()}
+    routes = lab.run(farm.pids()["upstream"], ["ip", "-6", "route", "show", "proto", "152"]).stdout
+    assert "2001:db8:ff::20" not in routes and "2001:db8:ff::10" in routes
+    # the removal was applied on every node of globex, so the ledger released its block
+    farm.playbook("ledger.yml", "-e", "gridnet_tenant_ledger_report=" + farm.directory + "/ledger.txt")
+    table = open(farm.directory + "/ledger.txt").read().splitlines()
+    assert not any(line.startswith("globex") for line in table), table
+    released = sorted(line.split()[2] for line in table if line.endswith("released"))
+    # globex's block, and home2's acme prefix (its removal was applied earlier in this test)
+    assert released == sorted(["2001:db8:100::/48", home2_prefix.split("::")[0] + "::/64"]), table
+    assert any(line.startswith("acme") and line.endswith("active") for line in table)
