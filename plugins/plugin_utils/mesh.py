@@ -396,13 +396,18 @@ def _peer_views(w, keys, prefixes, subnets):
     for peer in w.members:
         ll = w.link_local[peer]
         routed = [prefixes[peer], subnets[peer]] if subnets is not None else [prefixes[peer]]
+        # every key a WireGuard link entry has, so an entry is a copy plus three stores (no resize)
         views[peer] = {
+            "connection": "wireguard",
             "peer": peer,
             "prefixes": routed,
             "peer_link_local": ll,
             "interface": wireguard_ifname(keys[(netid, peer)]),
             "public_key": keys[(netid, peer)],
             "allowed_ips": routed + [ll + "/128"],
+            "mtu": None,
+            "listen_port": None,
+            "endpoint": None,
         }
     return views
 
@@ -431,13 +436,11 @@ def _resource(w, node, views, endpoint_hosts, vni):
         connection, family, mtu = record[0], record[1], record[4]
         view = views[peer]
         if connection == "wireguard":
-            entry = {
-                "connection": connection,
-                **view,
-                "mtu": mtu,
-                "listen_port": record[5 + side],
-                "endpoint": endpoint_hosts[peer][family] + str(record[6 - side]) if record[2 + side] else None,
-            }
+            entry = view.copy()
+            entry["mtu"] = mtu
+            entry["listen_port"] = record[5 + side]
+            if record[2 + side]:
+                entry["endpoint"] = endpoint_hosts[peer][family] + str(record[6 - side])
         else:
             entry = {
                 "connection": connection,
