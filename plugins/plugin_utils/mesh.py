@@ -187,11 +187,9 @@ class _Network(object):
         self.members = net.members
         self.underlays = underlays
         self.names = resource_names(net.tag)
-        # (a, b) with a < b -> [connection, family, a_dials_b, b_dials_a, mtu, port_a, port_b]
-        self.links = {}
-        # node -> [(peer, link record, side)], side 0 when node is the record's a
+        # node -> [(peer, link record, side)], side 0 when node is the record's a; a record,
+        # shared by both ends, is [connection, family, a_dials_b, b_dials_a, mtu, port_a, port_b]
         self.adjacency = {m: [] for m in self.members}
-        self.peers = {m: [] for m in self.members}
         self.relays = {}     # (a, b) with a < b -> relay node
         self.link_local = {m: link_local(net.netid, m) for m in self.members}
         self.mtu = None
@@ -206,12 +204,12 @@ class _Network(object):
             shape_of[m] = shapes.setdefault(
                 (u.ipv6 is not None, u.ipv4 is not None, u.reachable, u.segment, u.mtu, u.link_mtu), len(shapes))
         decided = {}
-        links = self.links
+        count = 0
+        mtu = None
         adjacency = self.adjacency
         for i, a in enumerate(members):
             ua = self.underlays[a]
             sa = shape_of[a]
-            peers_a = self.peers[a]
             adjacency_a = adjacency[a]
             for b in members[i + 1:]:
                 key = (sa, shape_of[b])
@@ -224,20 +222,20 @@ class _Network(object):
                         found = found + (link_mtu(ua, ub, found[0], found[1]),)
                     decided[key] = found
                 if found is not None:
-                    record = links[(a, b)] = list(found) + [None, None]
+                    record = list(found) + [None, None]
+                    count += 1
+                    if mtu is None or found[4] < mtu:
+                        mtu = found[4]
                     adjacency_a.append((b, record, 0))
                     adjacency[b].append((a, record, 1))
-                    peers_a.append(b)
-                    self.peers[b].append(a)
-        self.mtu = min(link[4] for link in links.values()) if links else \
-            min(self.underlays[m].mtu for m in members)
-        if len(links) == len(members) * (len(members) - 1) // 2:
+        self.mtu = mtu if count else min(self.underlays[m].mtu for m in members)
+        if count == len(members) * (len(members) - 1) // 2:
             return
-        peer_sets = {m: set(p) for m, p in self.peers.items()}
+        peer_sets = {m: {peer for peer, _, _ in linked} for m, linked in adjacency.items()}
         exit_node = self.net.exit_node
         for i, a in enumerate(members):
             for b in members[i + 1:]:
-                if (a, b) in links:
+                if b in peer_sets[a]:
                     continue
                 both = peer_sets[a] & peer_sets[b]
                 if not both:
@@ -281,6 +279,7 @@ def _assign_ports(working, underlays, existing_ports):
             size = high - low + 1
             used = taken[node]
             mine = ports[node][netid] = {}
+            own_hash = node_hash[node]
             for peer, record, side in w.adjacency[node]:  # in member order, so no sort is needed
                 if record[0] != "wireguard":
                     continue
@@ -289,12 +288,12 @@ def _assign_ports(working, underlays, existing_ports):
                     if len(used) >= size:
                         raise PlanError(
                             "node %r: port_range %d-%d is exhausted (%d ports in use)" % (node, low, high, size))
-                    offset = (node_hash[node] + key_hash[peer]) % size
-                    while low + offset in used:
-                        offset = (offset + 1) % size
-                    port = low + offset
+                    port = low + (own_hash + key_hash[peer]) % size
+                    while port in used:
+                        port = port + 1 if port < high else low
                     used.add(port)
-                port = int(port)
+                else:
+                    port = int(port)
                 record[5 + side] = port
                 mine[peer] = port
     return ports
@@ -340,9 +339,14 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
                 {n: r["ipv4"] for n, r in held.items() if r.get("ipv4")},
                 (released.get("ipv4") or {}).get(net.netid) or (),
                 what="network %r: ipv4_range" % net.netid, salt="ipv4")
-        w = _Network(net, underlays)
+        working.append(_Network(net, underlays))
+    addressing = {w.net.netid: _addressing(w, prefixes[w.net.netid], subnets.get(w.net.netid)) for w in working}
+    # A young-generation pass now (only the inventory is young yet) untracks those tuples,
+    # so the views built from them, and the million link entries copied from those, are
+    # never tracked by the cyclic collector: it would scan them all when re-enabled.
+    gc.collect(0)
+    for w in working:
         w.connect()
-        working.append(w)
 
     ports = _assign_ports(working, underlays, assignments.get("ports"))
 
@@ -350,7 +354,8 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
     exits = []
     for w in working:
         netid = w.net.netid
-        views = _peer_views(w, keys, prefixes[netid], subnets.get(netid))
+        views = _peer_views(w, keys, addressing[netid])
+        _check_link_names(netid, views)
         endpoint_hosts = _endpoint_hosts(w)
         for node in w.members:
             resource = _resource(w, node, views, endpoint_hosts, vnis[netid])
@@ -385,26 +390,36 @@ def _plan(networks, hostvars, groups, public_keys, assignments):
     }
 
 
-def _peer_views(w, keys, prefixes, subnets):
+def _addressing(w, prefixes, subnets):
+    """Per member: (its routed prefixes, its allowed IPs), as tuples of strings."""
+    result = {}
+    for peer in w.members:
+        routed = (prefixes[peer], subnets[peer]) if subnets is not None else (prefixes[peer],)
+        result[peer] = (routed, routed + (w.link_local[peer] + "/128",))
+    return result
+
+
+def _peer_views(w, keys, addressing):
     """What every node sees of each peer, the same from any side: built once per network.
 
     Link entries share these objects; a full mesh has N*(N-1) of them, so each
-    entry stays at ten keys (the size at which CPython's dict doubles).
+    entry stays at ten keys (the size at which CPython's dict doubles), holding
+    only strings, numbers and untracked tuples (see _plan), so neither a view
+    nor its copies are ever tracked by the cyclic collector.
     """
     netid = w.net.netid
     views = {}
     for peer in w.members:
-        ll = w.link_local[peer]
-        routed = [prefixes[peer], subnets[peer]] if subnets is not None else [prefixes[peer]]
+        routed, allowed = addressing[peer]
         # every key a WireGuard link entry has, so an entry is a copy plus three stores (no resize)
         views[peer] = {
             "connection": "wireguard",
             "peer": peer,
             "prefixes": routed,
-            "peer_link_local": ll,
+            "peer_link_local": w.link_local[peer],
             "interface": wireguard_ifname(keys[(netid, peer)]),
             "public_key": keys[(netid, peer)],
-            "allowed_ips": routed + [ll + "/128"],
+            "allowed_ips": allowed,
             "mtu": None,
             "listen_port": None,
             "endpoint": None,
@@ -432,29 +447,31 @@ def _resource(w, node, views, endpoint_hosts, vni):
     vxlan_peers = []
     vxlan_family = None
     interface_of = {}
+    relays = w.relays  # without relays only the exit's entry is looked up again
+    append = connected.append
     for peer, record, side in w.adjacency[node]:
-        connection, family, mtu = record[0], record[1], record[4]
-        view = views[peer]
-        if connection == "wireguard":
-            entry = view.copy()
-            entry["mtu"] = mtu
+        if record[0] == "wireguard":
+            entry = views[peer].copy()
+            entry["mtu"] = record[4]
             entry["listen_port"] = record[5 + side]
             if record[2 + side]:
-                entry["endpoint"] = endpoint_hosts[peer][family] + str(record[6 - side])
+                entry["endpoint"] = endpoint_hosts[peer][record[1]] + str(record[6 - side])
         else:
+            view, family = views[peer], record[1]
             entry = {
-                "connection": connection,
+                "connection": record[0],
                 "peer": peer,
                 "prefixes": view["prefixes"],
                 "peer_link_local": view["peer_link_local"],
                 "interface": w.names["vxlan"],
-                "mtu": mtu,
+                "mtu": record[4],
                 "remote": _address(underlays[peer], family),
             }
             vxlan_peers.append(entry)
             vxlan_family = family
-        interface_of[peer] = entry
-        connected.append(entry)
+        if relays or peer == exit_node:
+            interface_of[peer] = entry
+        append(entry)
 
     # A direct peer's own prefixes are routed from its `connected` entry;
     # `routes` holds what goes through a relay, and the default route.
@@ -523,7 +540,7 @@ def _route_via(routes, link, gateway, destinations):
     for dst in destinations:
         routes.append({"dst": dst, "interface": link["interface"], "gateway": gateway})
     if link["connection"] == "wireguard":
-        link["allowed_ips"] = link["allowed_ips"] + destinations
+        link["allowed_ips"] = link["allowed_ips"] + tuple(destinations)
 
 
 def _exit(w, gateway, block, prefixes, subnets):
@@ -554,8 +571,24 @@ def _exit(w, gateway, block, prefixes, subnets):
     }
 
 
+def _check_link_names(netid, views):
+    """Within one network every member's WireGuard link name (from its key) is its own."""
+    owner = {}
+    for peer, view in views.items():
+        first = owner.setdefault(view["interface"], peer)
+        if first != peer:
+            raise PlanError("network %r: nodes %r and %r would both be reached over a link named %s"
+                            % (netid, first, peer, view["interface"]))
+
+
 def _check_names(node, resources):
-    """Every interface a node's resources create must have its own name on that node."""
+    """Every interface a node's resources create must have its own name on that node.
+
+    One resource cannot clash with itself: its link names are distinct per network
+    (_check_link_names) and start with gtw, unlike the per-network names.
+    """
+    if len(resources) < 2:
+        return
     owner = {}
     for resource in resources:
         names = [resource["bridge"], resource["veth_host"], resource["veth_ns"]]
