@@ -14,7 +14,8 @@ import base64
 import binascii
 import os
 import re
-import tempfile
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 
 _P = 2 ** 255 - 19
 _A24 = 121665
@@ -97,13 +98,4 @@ def read_private_key(path):
 
 def write_private_key(path, key):
     """Atomic write, 0600 from the first byte: the key is never world-readable."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".key-")
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (key + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomic(path, (key + "\n").encode("ascii"), mode=0o600, dir_mode=0o700, prefix=".key-")

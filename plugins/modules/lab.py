@@ -88,6 +88,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 
 try:
     import yaml
@@ -97,14 +98,8 @@ except ImportError:  # ansible-core depends on PyYAML
 STATE_FILE = "state.json"
 
 
-def _write_atomic(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+def _write(path, text):
+    write_atomic(path, text.encode("utf-8"), mode=0o644)
 
 
 def _read_state(directory):
@@ -186,7 +181,7 @@ def main():
 
         def record(pids):
             state["nodes"] = pids
-            _write_atomic(os.path.join(directory, STATE_FILE), json.dumps(state, indent=1))
+            _write(os.path.join(directory, STATE_FILE), json.dumps(state, indent=1))
         try:
             alive = lab.build_farm(topology, name, on_started=record)
         except (lab.LabError, OSError, ValueError) as exc:
@@ -202,7 +197,7 @@ def main():
     if current != text:
         changed = True
         if not module.check_mode:
-            _write_atomic(path, text)
+            _write(path, text)
     module.exit_json(changed=changed, nodes=alive, inventory=path)
 
 

@@ -25,11 +25,11 @@ import copy
 import errno
 import fcntl
 import os
-import tempfile
 import time
 
 import yaml
 
+from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 
 VARIABLE = "gridnet_tenant_ledger"
@@ -134,26 +134,7 @@ def render(ledger, vault=None, plaintext=False, path="ledger"):
 
 def write(path, ledger, vault=None, plaintext=False):
     """Replace the ledger atomically: a reader sees the old file or the new one, never half."""
-    data = render(ledger, vault, plaintext, path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".gridnet-ledger-", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    folder = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    write_atomic(path, render(ledger, vault, plaintext, path), mode=0o600, prefix=".gridnet-ledger-")
 
 
 # ---------------------------------------------------------------- content: what the planner takes, what it gave
