@@ -18,7 +18,6 @@ Default routes carry their own protocol number, so the network resource
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns, nftables
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
@@ -30,6 +29,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
     kind,
     link_basics,
     link_changes,
+    owned_routes,
 )
 
 try:
@@ -136,12 +136,9 @@ def read_state(exit_plan, nft="nft"):
                                        mac=link.get_attr("IFLA_ADDRESS"))
                 state["uplink"].pop("mtu")
         routes = {}
-        for family in (socket.AF_INET6, socket.AF_INET):
-            for route in ns.get_routes(family=family, proto=EXIT_ROUTE_PROTO):
-                dst = route.get_attr("RTA_DST")
-                dst = "%s/%d" % (dst, route["dst_len"]) if dst else ("::/0" if family == socket.AF_INET6 else "0.0.0.0/0")
-                routes[dst] = route_text(route.get_attr("RTA_GATEWAY"), names.get(route.get_attr("RTA_OIF"), "?"),
-                                         route.get_attr("RTA_PRIORITY") or 0)
+        for dst, route in owned_routes(ns, EXIT_ROUTE_PROTO):
+            routes[dst] = route_text(route.get_attr("RTA_GATEWAY"), names.get(route.get_attr("RTA_OIF"), "?"),
+                                     route.get_attr("RTA_PRIORITY") or 0)
         state["routes"] = dict(sorted(routes.items()))
     state["nftables"] = nftables.read(exit_plan["namespace"], exit_plan["table"], nft)
     return state

@@ -10,6 +10,8 @@ them in order unless in check mode.
 
 from __future__ import annotations
 
+import socket
+
 try:
     from pyroute2.netlink.exceptions import NetlinkError
 except ImportError:  # reported by the modules through missing_required_lib
@@ -41,6 +43,14 @@ def addresses(ipr, index):
 def link_basics(ipr, link):
     return {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP),
             "addresses": addresses(ipr, link["index"])}
+
+
+def owned_routes(ipr, proto):
+    """(destination, route) for every IPv6 and IPv4 route of protocol `proto`; defaults as ::/0 and 0.0.0.0/0."""
+    for family, default in ((socket.AF_INET6, "::/0"), (socket.AF_INET, "0.0.0.0/0")):
+        for route in ipr.get_routes(family=family, proto=proto):
+            dst = route.get_attr("RTA_DST")
+            yield ("%s/%d" % (dst, route["dst_len"]) if dst else default), route
 
 
 def index_of(ipr, ifname):

@@ -42,6 +42,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
     kind,
     link_basics,
     link_changes,
+    owned_routes,
 )
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
     WireGuardError,
@@ -188,13 +189,10 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
                         and f.get_attr("NDA_DST") != group),
                 })
                 state["vxlan"] = entry
-        for family in (socket.AF_INET6, socket.AF_INET):
-            for route in ns.get_routes(family=family, proto=ROUTE_PROTO):
-                dst = route.get_attr("RTA_DST")
-                dst = "%s/%d" % (dst, route["dst_len"]) if dst else ("::/0" if family == socket.AF_INET6 else "0.0.0.0/0")
-                via = route.get_attr("RTA_VIA")
-                gateway = route.get_attr("RTA_GATEWAY") or (via["addr"] if via else None)
-                state["routes"][dst] = route_text(gateway, names.get(route.get_attr("RTA_OIF"), "?"))
+        for dst, route in owned_routes(ns, ROUTE_PROTO):
+            via = route.get_attr("RTA_VIA")
+            gateway = route.get_attr("RTA_GATEWAY") or (via["addr"] if via else None)
+            state["routes"][dst] = route_text(gateway, names.get(route.get_attr("RTA_OIF"), "?"))
     state["routes"] = dict(sorted(state["routes"].items()))
     return state
 

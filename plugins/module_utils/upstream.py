@@ -11,9 +11,14 @@ protocol removed); routes of any other origin are never touched.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import Change, ConvergeError, NetlinkError, apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
+    Change,
+    ConvergeError,
+    NetlinkError,
+    apply_changes,
+    owned_routes,
+)
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import ROUTE_PROTO
 
 try:
@@ -43,11 +48,9 @@ def desired_routes(routes):
 
 def read_routes(ipr):
     routes = {}
-    for family in (socket.AF_INET6, socket.AF_INET):
-        for route in ipr.get_routes(family=family, proto=ROUTE_PROTO):
-            if route.get_attr("RTA_DST") is None:
-                continue
-            routes["%s/%d" % (route.get_attr("RTA_DST"), route["dst_len"])] = "via %s" % route.get_attr("RTA_GATEWAY")
+    for dst, route in owned_routes(ipr, ROUTE_PROTO):
+        if route.get_attr("RTA_DST") is not None:  # prefix routes only: a default route is not ours to manage
+            routes[dst] = "via %s" % route.get_attr("RTA_GATEWAY")
     return dict(sorted(routes.items()))
 
 
