@@ -14,10 +14,12 @@ wireguard-go included. Ansible reaches a node with community.docker.nsenter
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import workload
@@ -131,6 +133,22 @@ def run(pid, argv, check=True, namespaces=("--net", "--mount", "--uts", "--ipc",
     if check and result.returncode != 0:
         raise LabError("%s in node %d failed: %s" % (" ".join(argv), pid, (result.stderr or result.stdout).strip()))
     return result
+
+
+def run_module(pid, name, args, collections_path, check=False):
+    """Run one of the collection's modules inside a lab node, as Ansible would; its JSON result."""
+    payload = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check, _ansible_diff=True)}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(payload, handle)
+    try:
+        result = run(pid, [sys.executable, "-m", "ansible_collections.gridnet.tenant.plugins.modules." + name,
+                           handle.name], check=False, env=dict(os.environ, PYTHONPATH=collections_path))
+    finally:
+        os.unlink(handle.name)
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise LabError("module %s printed no JSON: %s %s" % (name, result.stdout, result.stderr))
 
 
 def connect(pid_a, ifname_a, pid_b, ifname_b, mtu=1500):

@@ -1,6 +1,5 @@
 """A whole lab (playbooks/lab/topology.yml) driven through the real playbooks."""
 
-import json
 import os
 import re
 import subprocess
@@ -54,16 +53,7 @@ class Lab(object):
 
     def module(self, node, name, **args):
         """Run one of the collection's modules inside a lab node (as Ansible would), return its JSON."""
-        payload = {"ANSIBLE_MODULE_ARGS": args}
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-            json.dump(payload, handle)
-        try:
-            result = lab.run(self.pids()[node], [sys.executable, "-m",
-                                                 "ansible_collections.gridnet.tenant.plugins.modules." + name,
-                                                 handle.name], check=False, env=dict(os.environ, PYTHONPATH=COLLECTIONS))
-        finally:
-            os.unlink(handle.name)
-        return json.loads(result.stdout)
+        return lab.run_module(self.pids()[node], name, args, COLLECTIONS)
 
     def snapshot(self, nodes):
         """Per node and namespace: addresses, routes, and per WireGuard link its port, peer and handshake."""

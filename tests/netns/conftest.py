@@ -4,10 +4,7 @@ Needs root. Every node a test starts is SIGKILLed at the end (its PID namespace
 takes wireguard-go with it), whatever the outcome.
 """
 
-import json
 import os
-import sys
-import tempfile
 
 import pytest
 
@@ -65,18 +62,7 @@ class Farm(object):
         lab.run(inet, ["ip", "route", "add", "default", "via", "198.51.100.1"])
 
     def module(self, node, name, check=False, **args):
-        payload = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check, _ansible_diff=True)}
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-            json.dump(payload, handle)
-        try:
-            result = lab.run(self.pids[node], [sys.executable, "-m", "ansible_collections.gridnet.tenant.plugins.modules." + name,
-                                                handle.name], check=False, env=dict(os.environ, PYTHONPATH=COLLECTIONS))
-        finally:
-            os.unlink(handle.name)
-        try:
-            return json.loads(result.stdout)
-        except ValueError:
-            raise AssertionError("module %s printed no JSON: %s %s" % (name, result.stdout, result.stderr))
+        return lab.run_module(self.pids[node], name, args, COLLECTIONS, check)
 
     def keys(self, netid="net1"):
         out = {}
