@@ -69,10 +69,9 @@ def exit_ruleset(exit_plan):
     return "\n".join(lines + ["}"]) + "\n"
 
 
-def _run(argv, namespace=None, stdin=None, nft="nft"):
-    if namespace is not None:
-        argv = ["nsenter", "--net=%s/%s" % (NETNS_RUN_DIR, namespace)] + argv
-    argv = [nft if a == "nft" else a for a in argv]
+def _run(nft, args, namespace, stdin=None):
+    """nft with args, inside the network namespace `namespace`."""
+    argv = ["nsenter", "--net=%s/%s" % (NETNS_RUN_DIR, namespace), nft] + args
     return subprocess.run(argv, input=stdin, capture_output=True, text=True)
 
 
@@ -92,7 +91,7 @@ def canonical(text, table, nft="nft"):
 
 def read(namespace, table, nft="nft"):
     """The live table's listing as lines, or None when there is none."""
-    result = _run(["nft", "list", "table", FAMILY, table], namespace, nft=nft)
+    result = _run(nft, ["list", "table", FAMILY, table], namespace)
     if result.returncode != 0:
         if any(m in result.stderr for m in MISSING):
             return None
@@ -103,12 +102,12 @@ def read(namespace, table, nft="nft"):
 def replace(namespace, text, table, nft="nft"):
     """Swap the whole table in one transaction (creating it first makes the delete always valid)."""
     script = "table %s %s\ndelete table %s %s\n%s" % (FAMILY, table, FAMILY, table, text)
-    result = _run(["nft", "-f", "-"], namespace, stdin=script, nft=nft)
+    result = _run(nft, ["-f", "-"], namespace, stdin=script)
     if result.returncode != 0:
         raise NftError("replacing table %s in %s: %s" % (table, namespace, result.stderr.strip()))
 
 
 def delete(namespace, table, nft="nft"):
-    result = _run(["nft", "delete", "table", FAMILY, table], namespace, nft=nft)
+    result = _run(nft, ["delete", "table", FAMILY, table], namespace)
     if result.returncode != 0 and not any(m in result.stderr for m in MISSING):
         raise NftError("deleting table %s in %s: %s" % (table, namespace, result.stderr.strip()))

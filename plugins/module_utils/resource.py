@@ -486,8 +486,9 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
     """
     keep = set(keep)
     with IPRoute() as node:
-        workloads = {n[len(PREFIXES["workload"]):] for n in netns.listed() if n.startswith(PREFIXES["workload"])}
-        tags = ({tag_of_namespace(n) for n in netns.listed()} | workloads) - {None}
+        namespaces = netns.listed()
+        workloads = {n[len(PREFIXES["workload"]):] for n in namespaces if n.startswith(PREFIXES["workload"])}
+        tags = ({tag_of_namespace(n) for n in namespaces} | workloads) - {None}
         for link in node.get_links():  # a bridge or veth left without its namespace
             name = link.get_attr("IFLA_IFNAME")
             for kind_name in ("bridge", "veth_host"):
