@@ -26,7 +26,6 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
@@ -39,7 +38,9 @@ except ImportError:  # reported by the modules through missing_required_lib
     NetlinkError = Exception
 
 UAPI_DIR = "/var/run/wireguard"
+LOG_DIR = "/run/gridnet-tenant/wireguard-go"
 PROBE_IFNAME = "gtwprobe0"
+INOTIFY_SYSCTL = "fs.inotify.max_user_instances"
 
 
 class WireGuardError(Exception):
@@ -60,6 +61,45 @@ def split_endpoint(endpoint):
     return host.strip("[]"), int(port)
 
 
+def _start_failure(binary, ifname, code, log_path):
+    try:
+        with open(log_path, errors="replace") as handle:
+            said = handle.read().strip()[-2000:]
+    except OSError:
+        said = ""
+    text = "%s %s exited with status %s: %s" % (binary, ifname, code, said or "(it said nothing)")
+    if "too many open files" in said.lower():
+        text += " (each wireguard-go link takes one inotify instance; raise the sysctl %s)" % INOTIFY_SYSCTL
+    return text
+
+
+def inotify_budget():
+    """(limit, in use) of inotify instances for this user, as far as this process can see.
+
+    The limit is shared by every process of the uid on the machine; the count
+    covers the processes visible here (inside a PID namespace, only its own).
+    """
+    with open("/proc/sys/" + INOTIFY_SYSCTL.replace(".", "/")) as handle:
+        limit = int(handle.read())
+    uid, used = os.geteuid(), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat("/proc/" + entry).st_uid != uid:
+                continue
+            fds = os.listdir("/proc/%s/fd" % entry)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%s/fd/%s" % (entry, fd)) == "anon_inode:inotify":
+                    used += 1
+            except OSError:
+                pass
+    return limit, used
+
+
 class UserspaceBackend(object):
     """wireguard-go: one process per link, configured over /var/run/wireguard/NAME.sock."""
 
@@ -72,22 +112,49 @@ class UserspaceBackend(object):
     def available(self):
         return shutil.which(self.binary) is not None
 
+    def check_capacity(self, new_links):
+        """Refuse, before anything is made, more links than the inotify budget leaves room for."""
+        if new_links <= 0:
+            return
+        limit, used = inotify_budget()
+        if used + new_links > limit:
+            raise WireGuardError(
+                "%d new wireguard-go links need %d inotify instances, but %s is %d and %d are in use here; "
+                "raise it (sysctl -w %s=%d) or use the kernel back end"
+                % (new_links, new_links, INOTIFY_SYSCTL, limit, used, INOTIFY_SYSCTL, used + new_links + 64))
+
     def create(self, ipr, ifname):
-        env = dict(os.environ, LOG_LEVEL="error")
-        env.pop("WG_PROCESS_FOREGROUND", None)  # let it daemonise: it outlives this module
-        # not a pipe: the daemonised child keeps the descriptor and a pipe would never reach EOF
-        with tempfile.TemporaryFile() as errors:
-            result = subprocess.run([self.binary, ifname], env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=errors, timeout=30)
-            if result.returncode != 0:
-                errors.seek(0)
-                raise WireGuardError("%s %s failed: %s" % (self.binary, ifname, errors.read().decode(errors="replace").strip()))
-        path = os.path.join(UAPI_DIR, ifname + ".sock")
+        """Start wireguard-go for `ifname`, fully detached from whoever called us.
+
+        It runs in the foreground of its own session (no controlling terminal:
+        an SSH pty that closes cannot hang it up), with no descriptor of ours
+        but its log file, so it outlives this module. Running it in the
+        foreground (not letting it fork) keeps its own error visible when it
+        fails after opening the UAPI socket (inotify exhausted, say).
+        """
+        os.makedirs(LOG_DIR, mode=0o700, exist_ok=True)
+        log_path = os.path.join(LOG_DIR, ifname + ".log")
+        env = dict(os.environ, LOG_LEVEL="error", WG_PROCESS_FOREGROUND="1")
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([self.binary, ifname], env=env, stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=log, close_fds=True, start_new_session=True, cwd="/")
         deadline = time.monotonic() + 10
-        while not os.path.exists(path):
-            if time.monotonic() > deadline:
-                raise WireGuardError("%s %s started but %s never appeared" % (self.binary, ifname, path))
+        while True:
+            if process.poll() is not None:
+                raise WireGuardError(_start_failure(self.binary, ifname, process.returncode, log_path))
+            try:
+                self._talk(ifname, "get=1\n\n")
+                return process.pid
+            except WireGuardError:
+                if time.monotonic() > deadline:
+                    process.kill()
+                    raise WireGuardError("%s %s started but its UAPI socket never answered" % (self.binary, ifname))
             time.sleep(0.01)
+
+    def pid(self, ifname):
+        """The PID of the wireguard-go serving this link, or None."""
+        found = self._processes(ifname)
+        return found[0] if found else None
 
     def _processes(self, ifname):
         """PIDs of the wireguard-go serving exactly this link (cmdline: binary ifname)."""
@@ -194,6 +261,12 @@ class KernelBackend(object):
     def create(self, ipr, ifname):
         ipr.link("add", ifname=ifname, kind="wireguard")
 
+    def check_capacity(self, new_links):
+        pass  # kernel links take no per-link process or inotify instance
+
+    def pid(self, ifname):
+        return None
+
     def wait_gone(self, ifname, timeout=5):
         pass  # a kernel link is gone when netlink says so
 
@@ -273,6 +346,13 @@ def select_backend(ipr, wanted="auto", binary="wireguard-go"):
                              % (exc, binary))
     ipr.link("del", index=ipr.link_lookup(ifname=PROBE_IFNAME)[0])
     return KernelBackend()
+
+
+def predict_backend(wanted="auto", binary="wireguard-go"):
+    """The back end select_backend would choose, guessed without touching the node (for check mode)."""
+    if wanted == "kernel" or (wanted == "auto" and os.path.isdir("/sys/module/wireguard")):
+        return KernelBackend()
+    return UserspaceBackend(binary)
 
 
 def backend_for_kind(kind, binary="wireguard-go"):
