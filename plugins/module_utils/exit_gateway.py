@@ -17,9 +17,10 @@ Default routes carry their own protocol number, so the network resource
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns, nftables
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns, nftables, records
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
     Change,
     ConvergeError,
@@ -243,15 +244,19 @@ def removal_changes(exit_plan, actual, nft="nft"):
     return changes
 
 
-def converge(exit_plan, state, check_mode=False, nft="nft"):
-    """Bring one exit to `state`. Returns changes, before and after (the --diff shapes)."""
+def converge(exit_plan, state, check_mode=False, nft="nft", record=None, locked=False):
+    """Bring one exit to `state`. Returns changes, before and after (the --diff shapes).
+
+    With `record` (the module options), the exit is recorded on the node for the agent.
+    `locked`: the caller holds the node lock already (the agent).
+    """
     try:
         validate(exit_plan)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConvergeError("malformed exit (pass an item of plan.exits): %s" % exc)
     holder = {}
     try:
-        with IPRoute() as node:
+        with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), IPRoute() as node:
             actual = read_state(exit_plan, nft)
             if state == "absent":
                 desired = dict(ABSENT, namespace=actual["namespace"])
@@ -260,6 +265,10 @@ def converge(exit_plan, state, check_mode=False, nft="nft"):
                 desired = desired_state(exit_plan, nft)
                 check_preconditions(exit_plan, actual, node, check_mode)
                 changes, holder = plan_changes(exit_plan, desired, actual, node, nft)
+            if record is not None:
+                bookkeeping = records.record_change("exit", exit_plan["namespace"], exit_plan, record) \
+                    if state == "present" else records.forget_change("exit", exit_plan["namespace"])
+                changes += [bookkeeping] if bookkeeping else []
             if not check_mode:
                 apply_changes(changes, (NetlinkError, OSError, nftables.NftError))
     except nftables.NftError as exc:

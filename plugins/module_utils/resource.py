@@ -21,10 +21,11 @@ Private keys are compared, never shown: a link's state shows its public key.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import (
     PREFIXES,
     WIREGUARD_PREFIX,
@@ -47,6 +48,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
     WireGuardError,
     backend_for_kind,
+    predict_backend,
     select_backend,
 )
 
@@ -261,7 +263,8 @@ def check_preconditions(resource, desired, actual, node):
                 raise ResourceError("interface %s exists on this node as a %s, not ours" % (name, found_kind))
 
 
-def plan_changes(resource, desired, actual, node, private_key, backend_choice="auto", wireguard_binary="wireguard-go"):
+def plan_changes(resource, desired, actual, node, private_key, backend_choice="auto", wireguard_binary="wireguard-go",
+                 check_mode=False):
     """The list of changes that turn actual into desired, in a safe order."""
     changes = []
     name = resource["namespace"]
@@ -276,6 +279,12 @@ def plan_changes(resource, desired, actual, node, private_key, backend_choice="a
         if "backend" not in holder:
             holder["backend"] = select_backend(node, backend_choice, wireguard_binary)
         return holder["backend"]
+
+    new_links = len(set(desired["wireguard"]) - set(actual["wireguard"]))
+    if new_links:
+        # before any change: a userspace link past the inotify budget would fail half-way
+        chosen = predict_backend(backend_choice, wireguard_binary) if check_mode else backend()
+        chosen.check_capacity(new_links)
 
     if not actual["namespace"]:
         changes.append(Change("create namespace %s" % name, lambda: netns.create(name)))
@@ -452,9 +461,14 @@ def removal_changes(resource, actual, node, wireguard_binary="wireguard-go"):
 
 
 def converge(resource, state, private_key=None, check_mode=False, backend_choice="auto",
-             wireguard_binary="wireguard-go"):
-    """Bring one network resource to `state`. Returns (changed texts, before, after)."""
-    with IPRoute() as node:
+             wireguard_binary="wireguard-go", record=None, locked=False):
+    """Bring one network resource to `state`. Returns (changed texts, before, after).
+
+    With `record` (the module options to converge it with again), the desired
+    state is recorded on the node for the agent, or forgotten when absent.
+    `locked`: the caller holds the node lock already (the agent).
+    """
+    with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), IPRoute() as node:
         public = derive_public_key(private_key) if private_key else None
         actual = read_state(node, resource, private_key, public, wireguard_binary)
         if state == "absent":
@@ -465,7 +479,11 @@ def converge(resource, state, private_key=None, check_mode=False, backend_choice
             desired = desired_state(resource, private_key)
             check_preconditions(resource, desired, actual, node)
             changes, holder = plan_changes(resource, desired, actual, node, private_key, backend_choice,
-                                           wireguard_binary)
+                                           wireguard_binary, check_mode)
+        if record is not None:
+            bookkeeping = records.record_change("resource", resource["namespace"], resource, record) \
+                if state == "present" else records.forget_change("resource", resource["namespace"])
+            changes += [bookkeeping] if bookkeeping else []
         before = _comparable(desired, actual)
         try:
             if not check_mode:
@@ -485,7 +503,7 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
     bridge and veth behind; they are found by their name prefixes.
     """
     keep = set(keep)
-    with IPRoute() as node:
+    with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node:
         namespaces = netns.listed()
         workloads = {n[len(PREFIXES["workload"]):] for n in namespaces if n.startswith(PREFIXES["workload"])}
         tags = ({tag_of_namespace(n) for n in namespaces} | workloads) - {None}
@@ -494,12 +512,17 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
             for kind_name in ("bridge", "veth_host"):
                 if name.startswith(PREFIXES[kind_name]):
                     tags.add(name[len(PREFIXES[kind_name]):])
+        known, _ = records.recorded()
+        tags |= {tag_of_namespace(r["namespace"]) for r in known} - {None}
         stale = sorted(t for t in tags if PREFIXES["namespace"] + t not in keep)
         changes = []
         for tag in stale:
             resource = names_for_tag(tag)
             actual = {"namespace": netns.exists(resource["namespace"])}
             changes += removal_changes(resource, actual, node, wireguard_binary)
+            for kind_name in records.KINDS:
+                forget = records.forget_change(kind_name, resource["namespace"])
+                changes += [forget] if forget else []
             if tag in workloads:
                 changes.append(Change("remove workload %s" % resource["workload"],
                                       lambda name=resource["workload"]: netns.remove(name)))

@@ -88,7 +88,7 @@ def main():
     exit_plan = module.params["exit"]
     nft = module.get_bin_path(module.params["nft"], required=True)
     try:
-        result = converge(exit_plan, module.params["state"], module.check_mode, nft)
+        result = converge(exit_plan, module.params["state"], module.check_mode, nft, record={"nft": nft})
     except ConvergeError as exc:
         module.fail_json(msg="exit of network %r: %s" % (exit_plan.get("netid"), exc))
     module.exit_json(changed=bool(result["changes"]), changes=result["changes"], state=result["after"],

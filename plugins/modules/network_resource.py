@@ -122,7 +122,8 @@ def main():
                              % (resource["netid"], module.params["key_dir"], exc))
     try:
         result = converge(resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
-                          module.params["wireguard_go"])
+                          module.params["wireguard_go"],
+                          record={k: module.params[k] for k in ("key_dir", "wireguard_backend", "wireguard_go")})
     except (ResourceError, WireGuardError) as exc:
         module.fail_json(msg="network %r: %s" % (resource["netid"], exc))
     module.exit_json(

@@ -53,7 +53,8 @@ def test_role_converges_nodes_and_a_second_run_changes_nothing(farm, tmp_path):
     farm.exit_node = "nodeb"
     farm.cable("nodea", "nodeb", "2001:db8:1::", "192.0.2.")
     first = play(tmp_path, farm)
-    assert first == {"nodea": 3, "nodeb": 2}  # the key and the network resource; the ledger once (first host)
+    # the key, the network resource and the node agent; the ledger once (first host)
+    assert first == {"nodea": 4, "nodeb": 3}
     assert "net1" in (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.yml").read_text()  # plaintext asked for
     second = play(tmp_path, farm)
     assert second == {"nodea": 0, "nodeb": 0}, "second converge must report changed=0"

@@ -100,7 +100,8 @@ def test_diff_shows_a_changed_endpoint_and_it_is_updated_in_place(farm):
     link = the_plan["nodes"]["nodea"]["resources"][0]["connected"][0]
     link["endpoint"] = link["endpoint"].replace("2001:db8:1::2", "2001:db8:1::99")
     checked = farm.converge(the_plan, "nodea", check=True)
-    assert checked["changed"] and checked["changes"] == ["update %s peer: endpoint" % link["interface"]]
+    assert checked["changed"] and checked["changes"] == ["update %s peer: endpoint" % link["interface"],
+                                                         "record resource %s for boot" % namespace]
     before = checked["diff"]["before"]["wireguard"][link["interface"]]["peer"]["endpoint"]
     after = checked["diff"]["after"]["wireguard"][link["interface"]]["peer"]["endpoint"]
     assert before != after and "2001:db8:1::99" in after
