@@ -4,8 +4,9 @@
 """The lab: a simulated farm of nodes on one machine (root).
 
 Each node is one anchor process in its own network, mount, UTS, IPC and PID
-namespaces. Its mount namespace keeps /run/netns, /run/wireguard and the key
-directory private to it; its PID namespace means that SIGKILL to the anchor
+namespaces. Its mount namespace gives it a /run of its own (lost when it
+stops, as at a reboot) and a /var/lib of its own (kept, when the node has a
+persistent directory); its PID namespace means that SIGKILL to the anchor
 (PID 1 there, which ignores SIGTERM) ends every process the node started,
 wireguard-go included. Ansible reaches a node with community.docker.nsenter
 (ansible_nsenter_pid = the anchor's PID).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,7 +26,6 @@ import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import workload
 
-PRIVATE_DIRS = ("/run/netns", "/run/wireguard", "/var/lib/gridnet-tenant")
 ANCHOR_MARK = b"gridnet-lab-anchor"
 # PID 1 of a node reaps what its children leave behind, as init does on a real
 # node (a wireguard-go whose link is deleted exits and must not stay a zombie).
@@ -37,10 +38,20 @@ _REAPER = (
     "        while os.waitpid(-1, os.WNOHANG)[0]: pass\n"
     "    except ChildProcessError: pass\n"
 )
+# What a node loses at a reboot lives under /run (a tmpfs of its own); what it
+# keeps lives under /var/lib (the node's persistent directory, or a tmpfs of its
+# own when it has none). Both are mounted over existing directories inside the
+# node's mount namespace only: the lab never creates or removes a directory
+# that other labs may have mounts on.
 _ANCHOR_SCRIPT = """
 set -e
-for d in {dirs}; do mkdir -p "$d"; mount -t tmpfs -o mode=0700 gridnet-lab "$d"; done
-chmod 0755 /run/netns /run/wireguard
+mount -t tmpfs -o mode=0755 gridnet-lab-run /run
+mkdir -p /run/netns /run/wireguard /run/sshd /run/gridnet-tenant
+chmod 0700 /run/gridnet-tenant
+# no resolver: name lookups in a node (sshd's, for one) must not leave for the machine's DNS server
+echo "options attempts:1 timeout:1" > /run/resolv.conf
+if [ -e /etc/resolv.conf ]; then mount --bind /run/resolv.conf /etc/resolv.conf; fi
+{var_lib}
 hostname {name}
 ip link set lo up
 exec {python} -c '{reaper}' {mark} {lab} {name}
@@ -60,11 +71,18 @@ def _children(pid):
         return []
 
 
-def start_node(name, lab=DEFAULT_LAB):
-    """Start an anchor of lab `lab`; returns the PID of the node's PID 1 (the one to nsenter and to kill)."""
-    for directory in PRIVATE_DIRS:  # mount points must exist before the private tmpfs goes on them
-        os.makedirs(directory, exist_ok=True)
-    script = _ANCHOR_SCRIPT.format(dirs=" ".join(PRIVATE_DIRS), name=name, python=sys.executable, reaper=_REAPER,
+def start_node(name, lab=DEFAULT_LAB, persistent=None):
+    """Start an anchor of lab `lab`; returns the PID of the node's PID 1 (the one to nsenter and to kill).
+
+    `persistent`: a directory of the machine that becomes the node's /var/lib,
+    kept across reboots (keys, recorded state, the agent); None: a tmpfs.
+    """
+    if persistent:
+        os.makedirs(persistent, mode=0o700, exist_ok=True)
+        var_lib = "mount --bind %s /var/lib" % shlex.quote(persistent)
+    else:
+        var_lib = "mount -t tmpfs -o mode=0755 gridnet-lab-var /var/lib"
+    script = _ANCHOR_SCRIPT.format(var_lib=var_lib, name=name, python=sys.executable, reaper=_REAPER,
                                    mark=ANCHOR_MARK.decode(), lab=lab)
     launcher = subprocess.Popen(
         ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
@@ -251,96 +269,11 @@ def probe(pid, workload, proto, address, port, timeout=3):
     return result.stdout.strip() or None
 
 
-# ---------------------------------------------------------------- a whole farm
-
-def _segment_ifname(segment, index):
-    return ("%s%d" % (segment, index))[-15:]
+AGENT_LAUNCHER = "/var/lib/gridnet-tenant/agent/gridnet-tenant-agent"
 
 
-def farm_nodes(topology):
-    names = set(topology.get("hosts", {}))
-    for segment in topology["segments"].values():
-        names.add(segment["router"])
-        names.update(segment["attach"])
-    return sorted(names)
-
-
-def validate_topology(topology):
-    """Refuse a topology that would fail half-built, naming the item."""
-    if not isinstance(topology, dict) or not isinstance(topology.get("segments"), dict):
-        raise LabError("topology needs a segments mapping")
-    for name, segment in topology["segments"].items():
-        what = "segment %r" % name
-        if len(name) > 12:
-            raise LabError("%s: names are at most 12 characters (they become interface names)" % what)
-        if not segment.get("router") or not isinstance(segment.get("attach"), dict):
-            raise LabError("%s needs router and attach" % what)
-        for family in ("ipv6", "ipv4"):
-            if segment.get(family):
-                net = ipaddress.ip_network(segment[family])
-                for node, host in segment["attach"].items():
-                    if host is not None and not 1 < int(str(host), 16 if net.version == 6 else 10) < net.num_addresses - 1:
-                        raise LabError("%s: host number %s of %s does not fit %s" % (what, host, node, net))
-
-
-def build_farm(topology, lab=DEFAULT_LAB, on_started=None):
-    """Start every node and wire the segments. Returns {node: pid}.
-
-    on_started(pids) is called after each node starts, so whoever records the
-    lab's state never misses a process, even when the build fails half-way.
-    """
-    validate_topology(topology)
-    pids = {}
-    for name in farm_nodes(topology):
-        pids[name] = start_node(name, lab)
-        if on_started:
-            on_started(dict(pids))
-    routers = set()
-    defaults = {}
-    for segment_name, segment in sorted(topology["segments"].items()):
-        router = pids[segment["router"]]
-        bridge = "br-" + segment_name
-        run(router, ["ip", "link", "add", bridge, "type", "bridge"])
-        run(router, ["ip", "link", "set", bridge, "up"])
-        nets = {family: segment[family] for family in ("ipv6", "ipv4") if segment.get(family)}
-        for family, net in nets.items():
-            add_address(router, bridge, _host(net, 1))
-        if segment["router"] not in routers:
-            routers.add(segment["router"])
-            run(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1"])
-        for index, (node, host) in enumerate(sorted(segment["attach"].items())):
-            ifname, port = segment_name, _segment_ifname(segment_name, index)
-            subprocess.run(["ip", "link", "add", ifname, "netns", str(pids[node]), "type", "veth",
-                            "peer", "name", port, "netns", str(router)], check=True, capture_output=True)
-            run(pids[node], ["ip", "link", "set", ifname, "up"])
-            run(router, ["ip", "link", "set", port, "master", bridge, "up"])
-            if host is None:
-                continue  # an interface without addresses: the exit's uplink parent
-            for family, net in nets.items():
-                add_address(pids[node], ifname, _host(net, host))
-                if (node, family) not in defaults:  # the first segment of a family gives the default route
-                    defaults[(node, family)] = segment_name
-                    run(pids[node], ["ip", "-6" if family == "ipv6" else "-4", "route", "add", "default",
-                                     "via", _host(net, 1).split("/")[0]])
-        if segment.get("masquerade") and segment.get("ipv4"):
-            rules = ("table ip gridnet_lab_nat {\n chain postrouting {\n"
-                     "  type nat hook postrouting priority srcnat;\n"
-                     '  ip saddr %s oifname != "%s" masquerade\n }\n}\n' % (segment["ipv4"], bridge))
-            run(router, ["nft", "-f", "-"], input=rules)
-    return pids
-
-
-def _host(net, number):
-    """Host N of a segment: .N in IPv4, ::N (the same digits) in IPv6, as address/len."""
-    network = ipaddress.ip_network(net)
-    index = int(str(number), 16) if network.version == 6 else int(number)
-    return "%s/%d" % (network[index], network.prefixlen)
-
-
-def stop_farm(lab, recorded=None):
-    """Stop every anchor of `lab`: those recorded (checked against PID reuse) and any found by their mark."""
-    pids = {name: pid for name, pid in (recorded or {}).items() if is_anchor(pid, name, lab)}
-    pids.update(find_anchors(lab))
-    for pid in pids.values():
-        stop_node(pid)
-    return sorted(pids)
+def boot_agent(pid, launcher=AGENT_LAUNCHER):
+    """What a node's init does at boot: start the node agent, when one is installed. True if started."""
+    script = ('[ -x {l} ] || exit 3; setsid -f {l} run </dev/null >>/run/gridnet-tenant/agent.log 2>&1'
+              .format(l=shlex.quote(launcher)))
+    return run(pid, ["sh", "-c", script], check=False).returncode == 0

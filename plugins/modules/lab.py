@@ -46,6 +46,23 @@ options:
   python:
     description: The Python the lab's hosts run modules with (needs pyroute2); the controller's by default.
     type: str
+  connection:
+    description:
+      - How Ansible reaches the lab's hosts. C(nsenter) uses C(community.docker.nsenter); C(ssh) uses Ansible's
+        ssh connection to the node's own sshd (C(sshd -i) started inside the node by each connection through a
+        C(ProxyCommand)), so modules run under a real SSH session and pty, as on a farm. No port is opened on
+        the machine.
+    type: str
+    choices: [nsenter, ssh]
+    default: nsenter
+  reboot:
+    description:
+      - Nodes to reboot - each anchor is killed (every process, namespace and C(/run) of the node goes), a new one
+        starts with the node's C(/var/lib) kept, is wired as at the build, and starts the node agent as a real
+        node's init would. The inventory is rewritten with the new anchors.
+    type: list
+    elements: str
+    default: []
 requirements:
   - root; unshare and nsenter (util-linux), iproute2, nftables
 """
@@ -73,6 +90,10 @@ nodes:
   description: Node name to anchor PID.
   returned: always
   type: dict
+rebooted:
+  description: Node name to the PID of its new anchor, for the nodes rebooted.
+  returned: state=present
+  type: dict
 stopped:
   description: The nodes whose anchors were stopped.
   returned: state=absent
@@ -87,7 +108,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab, lab_farm
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 
 try:
@@ -110,25 +131,6 @@ def _read_state(directory):
         return {}
 
 
-def inventory(topology, networks, pids, python):
-    hosts, groups = {}, {}
-    for name, variables in sorted((topology.get("hosts") or {}).items()):
-        variables = dict(variables or {})
-        for group in variables.pop("groups", []):
-            groups.setdefault(group, {"hosts": {}})["hosts"][name] = None
-        hosts[name] = dict(variables, ansible_nsenter_pid=pids[name])
-    return {"all": {
-        "vars": {
-            "ansible_connection": "community.docker.nsenter",
-            "ansible_python_interpreter": python,
-            "gridnet_tenant_networks": networks,
-            "gridnet_tenant_verify_internet": topology.get("internet") or {},
-        },
-        "hosts": hosts,
-        "children": groups,
-    }}
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -138,6 +140,8 @@ def main():
             topology=dict(type="dict"),
             networks=dict(type="list", elements="dict", default=[]),
             python=dict(type="str"),
+            connection=dict(type="str", choices=["nsenter", "ssh"], default="nsenter"),
+            reboot=dict(type="list", elements="str", default=[]),
         ),
         required_if=[("state", "present", ["topology"])],
         supports_check_mode=True,
@@ -152,22 +156,17 @@ def main():
         running = dict(alive, **lab.find_anchors(name))
         if module.check_mode:
             module.exit_json(changed=bool(running or os.path.exists(directory)), nodes=running, stopped=sorted(running))
-        stopped = lab.stop_farm(name, recorded.get("nodes"))
-        for made in recorded.get("made_dirs", []):  # mount points the lab had to create on this machine
-            try:
-                os.rmdir(made)
-            except OSError:
-                pass
+        stopped = lab_farm.stop_farm(name, recorded.get("nodes"))
         existed = os.path.exists(directory)
         shutil.rmtree(directory, ignore_errors=True)
         module.exit_json(changed=bool(stopped) or existed, nodes={}, stopped=stopped)
 
     topology = module.params["topology"]
     try:
-        lab.validate_topology(topology)
+        lab_farm.validate_topology(topology)
     except (lab.LabError, ValueError, TypeError) as exc:
         module.fail_json(msg="lab topology: %s" % exc)
-    wanted = lab.farm_nodes(topology)
+    wanted = lab_farm.farm_nodes(topology)
     path = os.path.join(directory, "inventory", "hosts.yml")
     python = module.params["python"] or sys.executable
     changed = False
@@ -175,20 +174,36 @@ def main():
         changed = True
         if module.check_mode:
             module.exit_json(changed=True, nodes=alive, inventory=path)
-        lab.stop_farm(name, recorded.get("nodes"))  # a partial or different lab: start clean
-        made = [d for d in lab.PRIVATE_DIRS if not os.path.isdir(d)] + recorded.get("made_dirs", [])
-        state = {"lab": name, "nodes": {}, "made_dirs": sorted(set(made)), "topology": None}
+        lab_farm.stop_farm(name, recorded.get("nodes"))  # a partial or different lab: start clean
+        state = {"lab": name, "nodes": {}, "topology": None}
 
         def record(pids):
             state["nodes"] = pids
             _write(os.path.join(directory, STATE_FILE), json.dumps(state, indent=1))
         try:
-            alive = lab.build_farm(topology, name, on_started=record)
+            alive = lab_farm.build_farm(topology, name, on_started=record, directory=directory)
         except (lab.LabError, OSError, ValueError) as exc:
             module.fail_json(msg="building the lab failed (tear it down with state=absent): %s" % exc)
         state["topology"] = topology
         record(alive)
-    text = yaml.safe_dump(inventory(topology, module.params["networks"], alive, python), default_flow_style=False)
+    rebooted = {}
+    for node in module.params["reboot"]:
+        if node not in alive:
+            module.fail_json(msg="cannot reboot %r: not a node of lab %s" % (node, name))
+        changed = True
+        if not module.check_mode:
+            try:
+                alive[node], started = lab_farm.reboot_node(topology, name, directory, alive, node)
+            except (lab.LabError, OSError) as exc:
+                module.fail_json(msg="rebooting %s failed: %s" % (node, exc))
+            rebooted[node] = alive[node]
+            _write(os.path.join(directory, STATE_FILE), json.dumps(dict(recorded, nodes=alive, topology=topology),
+                                                                   indent=1))
+    ssh_folder = os.path.join(directory, "ssh")
+    if module.params["connection"] == "ssh" and not module.check_mode:
+        lab_farm.ssh_setup(directory)
+    text = yaml.safe_dump(lab_farm.inventory(topology, module.params["networks"], alive, python, name,
+                                             module.params["connection"], ssh_folder), default_flow_style=False)
     try:
         with open(path) as handle:
             current = handle.read()
@@ -198,7 +213,7 @@ def main():
         changed = True
         if not module.check_mode:
             _write(path, text)
-    module.exit_json(changed=changed, nodes=alive, inventory=path)
+    module.exit_json(changed=changed, nodes=alive, inventory=path, rebooted=rebooted)
 
 
 

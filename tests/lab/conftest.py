@@ -1,5 +1,6 @@
 """A whole lab (playbooks/lab/topology.yml) driven through the real playbooks."""
 
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab_farm import stop_farm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -21,9 +23,9 @@ if os.geteuid() != 0:
 
 
 class Lab(object):
-    def __init__(self, name, directory):
+    def __init__(self, name, directory, connection="nsenter"):
         self.name, self.directory = name, directory
-        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        self.env = dict(os.environ, GRIDNET_LAB_CONNECTION=connection, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                         ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=name, GRIDNET_LAB_DIR=directory,
                         ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
         self.networks = TOPOLOGY["gridnet_lab_networks"]
@@ -33,8 +35,9 @@ class Lab(object):
         return os.path.join(self.directory, "inventory")
 
     def pids(self):
-        hosts = yaml.safe_load(open(os.path.join(self.inventory, "hosts.yml")))["all"]["hosts"]
-        return {name: host["ansible_nsenter_pid"] for name, host in hosts.items()}
+        """Every node's anchor PID (from the lab's state file: it holds them whatever the connection)."""
+        with open(os.path.join(self.directory, "state.json")) as handle:
+            return json.load(handle)["nodes"]
 
     def playbook(self, path, *extra, inventory=True, check=True):
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
@@ -76,4 +79,20 @@ def lab_farm(tmp_path_factory):
         yield farm
     finally:
         farm.playbook("lab/down.yml", inventory=False, check=False)
-        lab.stop_farm(farm.name)
+        stop_farm(farm.name)
+
+
+@pytest.fixture(scope="module")
+def new_lab(tmp_path_factory):
+    """Make labs of a test module: new_lab(name, connection="nsenter"); every one is torn down at its end."""
+    made = []
+
+    def make(name, connection="nsenter"):
+        made.append(Lab(name, str(tmp_path_factory.mktemp(name)), connection))
+        return made[-1]
+    try:
+        yield make
+    finally:
+        for farm in made:
+            farm.playbook("lab/down.yml", inventory=False, check=False)
+            stop_farm(farm.name)

@@ -1,0 +1,117 @@
+"""Daemons that survive: a killed wireguard-go and a rebooted node come back with no Ansible run.
+
+The node agent (installed by the site playbook) is what brings them back; the
+lab's reboot kills the node's anchor (every process, namespace and /run of it)
+and boots a new one that keeps the node's /var/lib, as a real node keeps its disk.
+"""
+
+import glob
+import json
+import os
+import time
+
+import pytest
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import workload
+
+
+@pytest.fixture(scope="module")
+def daemons_lab(new_lab):
+    farm = new_lab("gridnet-daemons")
+    farm.playbook("lab/up.yml", inventory=False)
+    farm.playbook("site.yml")
+    return farm
+
+
+def recorded(farm, node, netid="acme"):
+    """The node's own record of its resource in `netid`, read from the node's persistent /var/lib."""
+    pattern = os.path.join(farm.directory, "nodes", node, "var-lib", "gridnet-tenant", "state", "resource-*.json")
+    for path in glob.glob(pattern):
+        with open(path) as handle:
+            entry = json.load(handle)
+        if entry["plan"]["netid"] == netid:
+            return entry["plan"]
+    raise AssertionError("no record of %s on %s" % (netid, node))
+
+
+def attach(farm, node, deadline=60):
+    """The node's acme workload (made again when gone); waits for the bridge the agent makes after a boot."""
+    own = workload(recorded(farm, node))
+    pid = farm.pids()[node]
+    end = time.monotonic() + deadline
+    while lab.run(pid, ["ip", "link", "show", own["bridge"]], check=False).returncode != 0:
+        assert time.monotonic() < end, "bridge %s never came back on %s" % (own["bridge"], node)
+        time.sleep(0.05)
+    lab.attach_workload(pid, own["name"], own["bridge"], own["mtu"], own["addresses"], own["gateways"])
+    return own["name"], own["addresses"][0].split("/")[0]
+
+
+def first_answer(farm, node, name, address, deadline=60):
+    """Monotonic time of the first ping from workload `name` of `node` that `address` answers."""
+    end = time.monotonic() + deadline
+    while not lab.ping(farm.pids()[node], name, address, timeout=0.2):
+        assert time.monotonic() < end, "%s never answered %s on %s" % (address, name, node)
+    return time.monotonic()
+
+
+def uptime_at_start(pid):
+    """Seconds since boot at which process `pid` started (field 22 of /proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_killed_wireguard_go_is_restored_without_ansible(daemons_lab):
+    farm = daemons_lab
+    source, _ = attach(farm, "dc1")
+    _, target = attach(farm, "dc2")
+    first_answer(farm, "dc1", source, target)
+    link = next(c for c in recorded(farm, "dc1")["connected"] if c["peer"] == "dc2")["interface"]
+    before = farm.snapshot(["dc1"])
+    pid = farm.pids()["dc1"]
+    daemon = lab.run(pid, ["pgrep", "-x", "-f", "wireguard-go " + link]).stdout.split()
+    assert len(daemon) == 1, daemon
+
+    lab.run(pid, ["kill", "-KILL", daemon[0]])
+    killed = time.monotonic()
+    assert lab.run(pid, ["pgrep", "-x", "-f", "wireguard-go " + link], check=False).stdout.split() != daemon
+    back = first_answer(farm, "dc1", source, target)
+    print("\nwireguard-go of %s SIGKILLed on dc1: traffic back after %.2f s, with no Ansible run" % (link, back - killed))
+    assert back - killed < 15
+    after = farm.snapshot(["dc1"])
+    for place, state in before.items():  # same names, ports and peers; only the handshake is new
+        assert {n: v[:2] for n, v in after[place]["links"].items()} == {n: v[:2] for n, v in state["links"].items()}
+        assert after[place]["routes"] == state["routes"] and after[place]["addresses"] == state["addresses"]
+    restarted = lab.run(pid, ["pgrep", "-x", "-f", "wireguard-go " + link]).stdout.split()
+    assert restarted and restarted != daemon
+
+
+def test_a_rebooted_node_comes_back_by_itself(daemons_lab):
+    farm = daemons_lab
+    key = farm.module("home1", "wireguard_key", netid="acme")["public_key"]
+    before = farm.snapshot(["home1"])
+    old_pid = farm.pids()["home1"]
+
+    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_reboot": ["home1"]}), inventory=False)
+    new_pid = farm.pids()["home1"]
+    assert new_pid != old_pid and not os.path.exists("/proc/%d" % old_pid)
+    started = uptime_at_start(new_pid)
+    source, _ = attach(farm, "home1")
+    _, target = attach(farm, "dc1")
+    first_answer(farm, "home1", source, target)
+    with open("/proc/uptime") as handle:
+        now_uptime = float(handle.read().split()[0])
+    print("\nhome1 rebooted: first ping answered %.2f s after its new anchor started, with no Ansible run"
+          % (now_uptime - started))
+
+    after = farm.snapshot(["home1"])
+    assert set(after) == set(before)  # the same namespaces
+    for place, state in before.items():
+        assert after[place]["addresses"] == state["addresses"] and after[place]["routes"] == state["routes"]
+        assert {n: v[:2] for n, v in after[place]["links"].items()} == {n: v[:2] for n, v in state["links"].items()}
+    assert farm.module("home1", "wireguard_key", netid="acme")["public_key"] == key
+    verified = farm.playbook("verify.yml")
+    assert "350 probes, 350 as expected" in verified.stdout
+    again = farm.playbook("site.yml").changed
+    assert again and all(count == 0 for count in again.values()), again
