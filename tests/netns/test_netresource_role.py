@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from conftest import COLLECTIONS, ROOT
+from farm import COLLECTIONS, ROOT  # tests/support, put on the path by conftest
 
 PLAYBOOK = """
 - name: Converge network resources

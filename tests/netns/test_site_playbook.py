@@ -9,7 +9,7 @@ import yaml
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
-from conftest import COLLECTIONS, ROOT
+from farm import COLLECTIONS, ROOT  # tests/support, put on the path by conftest
 from test_exit_gateway import EXIT4, EXIT6, INET4, INET6
 
 
