@@ -5,27 +5,35 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 
 
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    state=dict(type="str", choices=["plan", "settle", "show"], default="plan"),
+    networks=dict(type="list", elements="dict", default=[]),
+    plaintext=dict(type="bool", default=False),
+    applied=dict(type="list", elements="str", default=[]),
+)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("path", "state", "networks", "plaintext", "applied"))
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = self._task.args
-        state = args.get("state", "plan")
-        path = args.get("path")
-        if state not in ("plan", "settle", "show"):
-            return dict(result, failed=True, msg="state must be plan, settle or show, not %r" % state)
-        if not path:
-            return dict(result, failed=True, msg="path (the ledger file) is required")
+        # Ansible's own validation and boolean conversion: "no", "false" and false all mean no clear text
+        try:
+            _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc.message)
+        state, path, plaintext = args["state"], args["path"], args["plaintext"]
         vault = getattr(self._loader, "_vault", None)
-        plaintext = bool(args.get("plaintext", False))
         check = self._task.check_mode
         hostvars, groups = task_vars.get("hostvars", {}), task_vars.get("groups", {})
         try:
@@ -34,11 +42,11 @@ class ActionModule(ActionBase):
                 return dict(result, changed=False, rows=ledger.rows(current), lines=ledger.table_lines(current))
             if state == "plan":
                 planned, current, new, changed = ledger.allocate(
-                    path, args.get("networks") or [], hostvars, groups, vault, plaintext, check)
+                    path, args["networks"], hostvars, groups, vault, plaintext, check)
                 released = []
             else:
                 released, current, new, changed = ledger.settle_file(
-                    path, args.get("applied") or [], list(hostvars), vault, plaintext, check)
+                    path, args["applied"], list(hostvars), vault, plaintext, check)
         except PlanError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc)
         except OSError as exc:

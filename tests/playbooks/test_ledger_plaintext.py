@@ -1,0 +1,45 @@
+"""The ledger writes clear text only when plaintext is really true, however "no" is spelled."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+NETWORKS = [{"netid": "acme", "members": ["gw"], "exit": {"node": "gw", "ipv6": "2001:db8:ff::10/64"}}]
+HOSTS = {"all": {"hosts": {"gw": {"gridnet_tenant_underlay": {"ipv6": "2001:db8:10::12"}, "gridnet_tenant_exit": {
+    "allocation": "2001:db8:100::/40", "network_prefixlen": 48, "uplink": {"parent": "uplink0"}},
+    "gridnet_tenant_public_keys": {"acme": "Yw8hJ0pTHkYXRpB+nFZvz4D0mbJp3QvjpYFAaFyBmHc="}}}}}
+
+
+def record(tmp_path, plaintext, *extra):
+    """Run the ledger once (no vault secret configured); returns (result, the ledger path)."""
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(HOSTS))
+    path = tmp_path / "ledger.yml"
+    play = [{"hosts": "gw", "gather_facts": False, "tasks": [{"gridnet.tenant.ledger": {
+        "path": str(path), "networks": NETWORKS, "plaintext": plaintext}, "delegate_to": "localhost"}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
+    result = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
+                             str(tmp_path / "play.yml")] + list(extra), capture_output=True, text=True, env=env)
+    return result, path
+
+
+@pytest.mark.parametrize("spelling", ["no", "false", False, "{{ gridnet_tenant_ledger_plaintext }}"],
+                         ids=["string-no", "string-false", "bool-false", "extra-var-false"])
+def test_no_clear_text_ledger_unless_plaintext_is_true(tmp_path, spelling):
+    result, path = record(tmp_path, spelling, "-e", "gridnet_tenant_ledger_plaintext=false")
+    assert result.returncode != 0, result.stdout
+    assert "no vault secret" in result.stdout, result.stdout[-2000:]
+    assert not path.exists()
+
+
+def test_clear_text_when_plaintext_is_true(tmp_path):
+    result, path = record(tmp_path, "yes")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "2001:db8:" in path.read_text()
