@@ -14,8 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, ".build", "kernel")
 SCRIPT = """set -e
 cd {root}
-export HOME=/tmp PYTHONDONTWRITEBYTECODE=1 GRIDNET_IN_GUEST=1 PYTHONPATH={root}/.build/collections
-{python} -m pytest -p no:cacheprovider -q -rA tests/kernel/guest --junitxml=/tmp/out/junit.xml
+export HOME=/mnt/tmp TMPDIR=/mnt/tmp PYTHONDONTWRITEBYTECODE=1 GRIDNET_IN_GUEST=1 PYTHONPATH={root}/.build/collections
+{python} -m pytest -p no:cacheprovider -q -rA tests/kernel/guest --junitxml=/run/gridnet-out/junit.xml
 """
 
 

@@ -6,7 +6,7 @@ from Debian packages, nothing installed as the host's kernel):
   - an initramfs of busybox-static and the modules the tests need (and what they depend on);
   - qemu-system-x86_64 with KVM when it works, else software emulation (TCG).
 The guest mounts the host's root read-only over 9p, gives itself a private
-/run, /tmp, /var/lib and /root, chroots into it and runs pytest from this
+/run and /var/lib, switches its root to it and runs pytest from this
 checkout's virtualenv. Results come back over a second, writable 9p share.
 """
 
@@ -25,13 +25,15 @@ _INIT = r"""#!/bin/busybox sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $(cat /modules.order); do insmod /modules/$m 2>/dev/null || echo "insmod $m failed"; done
 mkdir -p /host /out
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host || echo "GUEST-FAILED no host root"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host || echo "GUEST-FAILED no host root"
 for d in proc sys dev; do mount --rbind /$d /host/$d; done
-for d in run tmp var/lib; do mount -t tmpfs -o mode=0755 guest /host/$d; done
-mkdir -p /host/tmp/out
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /host/tmp/out || echo "GUEST-FAILED no out share"
+# /tmp stays the host's (read-only): the checkout may live there. Scratch space is /mnt
+# (seen by the guest's lab nodes too, which mount /run and /var/lib of their own)
+for d in run var/lib mnt; do mount -t tmpfs -o mode=0755 guest /host/$d; done
+mkdir -p /host/run/gridnet-out /host/mnt/tmp
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /host/run/gridnet-out || echo "GUEST-FAILED no out share"
 # switch_root, not chroot: nsenter --mount takes the mount namespace's root, which must be the host's tree
-exec switch_root /host /bin/sh -c 'sh /tmp/out/run.sh; echo "GUEST-EXIT $?"; /bin/busybox poweroff -f'
+exec switch_root /host /bin/sh -c 'sh /run/gridnet-out/run.sh; echo "GUEST-EXIT $?"; /bin/busybox poweroff -f'
 """
 
 
@@ -141,6 +143,9 @@ def run_in_guest(build, script, timeout=900):
     the out directory the guest could write to).
     """
     build = os.path.abspath(build)
+    for private in ("/run/", "/var/lib/", "/mnt/"):  # the guest mounts its own over these
+        if build.startswith(private):
+            raise RuntimeError("the guest cannot see a checkout under %s (it has its own there): %s" % (private, build))
     vmlinuz, modules_dir = fetch_kernel(build)
     initramfs = build_initramfs(build, modules_dir)
     out = tempfile.mkdtemp(prefix="guest-out-", dir=build)

@@ -3,11 +3,14 @@
 Run only by tests/kernel/test_kernel_layer.py, which boots the guest (GRIDNET_IN_GUEST is set there).
 """
 
+import os
 import re
+import sys
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
 from contract import run_contract
+from farm import COLLECTIONS
 
 
 def test_kernel_backend_keeps_the_contract():
@@ -19,9 +22,6 @@ def test_auto_picks_the_kernel_here(farm):
     script = ("from pyroute2 import IPRoute\n"
               "from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import select_backend\n"
               "with IPRoute() as ipr: print(select_backend(ipr, 'auto').name)\n")
-    import os
-    import sys
-    from farm import COLLECTIONS
     out = lab.run(pid, [sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=COLLECTIONS)).stdout
     assert out.strip() == "kernel"
 
@@ -55,3 +55,53 @@ def test_network_resource_on_kernel_links_pings_and_reruns_idempotently(farm):
     private = lab.run(farm.pids["nodea"], ["sh", "-c", "cat /var/lib/gridnet-tenant/keys/*.key"]).stdout.strip()
     assert private and private not in repr(info) + repr(again) + repr(results)
     assert re.search(r"wireguard", lab.run(farm.pids["nodea"], ["ip", "-n", resource["namespace"], "-d", "link"]).stdout)
+
+
+def test_three_nodes_mixed_back_ends_endpoint_in_place_and_peer_removal(farm):
+    """a on the kernel, b on auto (the kernel here), c forced to wireguard-go: one mesh."""
+    for name, last in (("nodea", 1), ("nodeb", 2), ("nodec", 3)):
+        farm.node(name, ipv6="2001:db8:1::%d" % last, ipv4="192.0.2.%d" % last)
+    farm.exit_node = "nodeb"
+    farm.host("switch")
+    for name in ("nodea", "nodeb", "nodec"):  # one L3 segment through a router-less bridge
+        lab.connect(farm.pids[name], "up0", farm.pids["switch"], "p-" + name)
+        lab.run(farm.pids["switch"], ["ip", "link", "set", "p-" + name, "up"])
+    lab.run(farm.pids["switch"], ["sh", "-c", "ip link add br0 type bridge && ip link set br0 up && "
+                                  "for p in p-nodea p-nodeb p-nodec; do ip link set $p master br0; done"])
+    for name, last in (("nodea", 1), ("nodeb", 2), ("nodec", 3)):
+        lab.add_address(farm.pids[name], "up0", "2001:db8:1::%d/64" % last)
+        lab.add_address(farm.pids[name], "up0", "192.0.2.%d/24" % last)
+    backends = {"nodea": "kernel", "nodeb": "auto", "nodec": "userspace"}
+    keys = farm.keys()
+    the_plan = farm.plan(public_keys=keys)
+    for name, backend in backends.items():
+        result = farm.module(name, "network_resource", resource=the_plan["nodes"][name]["resources"][0],
+                             wireguard_backend=backend)
+        assert not result.get("failed") and result["backend"] == ("userspace" if name == "nodec" else "kernel"), result
+    farm.workload(the_plan, "nodea")
+    b6, _ = farm.workload(the_plan, "nodeb")
+    c6, c4 = farm.workload(the_plan, "nodec")
+    assert farm.ping("nodea", b6, deadline=20) and farm.ping("nodea", c6, deadline=20)  # kernel <-> wireguard-go
+    assert farm.ping("nodea", c4, deadline=10)
+
+    resource = the_plan["nodes"]["nodea"]["resources"][0]
+    namespace = resource["namespace"]
+    link = next(c for c in resource["connected"] if c["peer"] == "nodeb")
+    before = lab.run(farm.pids["nodea"], ["ip", "-n", namespace, "-o", "link", "show", link["interface"]]).stdout
+    link["endpoint"] = link["endpoint"].replace("2001:db8:1::2", "2001:db8:1::99")
+    moved = farm.module("nodea", "network_resource", resource=resource, wireguard_backend="kernel")
+    assert moved["changes"] == ["update %s peer: endpoint" % link["interface"], "record resource %s for boot" % namespace]
+    after = lab.run(farm.pids["nodea"], ["ip", "-n", namespace, "-o", "link", "show", link["interface"]]).stdout
+    assert after.split(":")[0] == before.split(":")[0]  # the same interface index: updated in place
+    seen = lab.run(farm.pids["nodea"], ["ip", "netns", "exec", namespace, "wg", "show", link["interface"], "endpoints"])
+    assert "[2001:db8:1::99]:" in seen.stdout
+
+    without_c = farm.plan(members=["nodea", "nodeb"], public_keys=keys)
+    gone = next(c for c in resource["connected"] if c["peer"] == "nodec")
+    removed = farm.module("nodea", "network_resource", resource=without_c["nodes"]["nodea"]["resources"][0],
+                          wireguard_backend="kernel")
+    assert "remove WireGuard link %s" % gone["interface"] in removed["changes"], removed
+    links = lab.run(farm.pids["nodea"], ["ip", "-n", namespace, "-o", "link", "show"]).stdout
+    routes = lab.run(farm.pids["nodea"], ["ip", "-n", namespace, "-6", "route", "show", "proto", "152"]).stdout
+    assert gone["interface"] not in links and gone["interface"] not in routes
+    assert all(prefix.split("/")[0] not in routes for prefix in gone["prefixes"] if ":" in prefix)
