@@ -24,9 +24,11 @@ if os.geteuid() != 0:
 
 class Lab(object):
     def __init__(self, name, directory, connection="nsenter"):
-        self.name, self.directory = name, directory
-        self.env = dict(os.environ, GRIDNET_LAB_CONNECTION=connection, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                        ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=name, GRIDNET_LAB_DIR=directory,
+        # labs of concurrent test runs on one machine must never share a name: teardown stops a lab by it
+        self.name, self.directory = "%s-%d" % (name, os.getpid()), directory
+        self.env = dict(os.environ, GRIDNET_LAB_CONNECTION=connection, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+                        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                        ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=self.name, GRIDNET_LAB_DIR=directory,
                         ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
         self.networks = TOPOLOGY["gridnet_lab_networks"]
 

@@ -15,7 +15,7 @@ BIN = os.path.dirname(sys.executable)
 LAB = os.path.join(ROOT, ".build", "molecule-lab")
 ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"], ANSIBLE_NOCOLOR="1", PY_COLORS="0",
            ANSIBLE_FORCE_COLOR="0", ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
-           GRIDNET_LAB_NAME="gridnet-molecule", GRIDNET_LAB_DIR=LAB,
+           GRIDNET_LAB_NAME="gridnet-molecule-%d" % os.getpid(), GRIDNET_LAB_DIR=LAB,
            ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
 
 
@@ -46,5 +46,6 @@ def test_scenario_converges_is_idempotent_and_verifies():
     finally:
         molecule("destroy")
     assert not os.path.exists(LAB)
-    anchors = subprocess.run(["pgrep", "-f", "gridnet-lab-anchor gridnet-molecule "], capture_output=True, text=True)
+    anchors = subprocess.run(["pgrep", "-f", "gridnet-lab-anchor %s " % ENV["GRIDNET_LAB_NAME"]],
+                             capture_output=True, text=True)
     assert anchors.stdout == "", "lab processes left behind: %s" % anchors.stdout
