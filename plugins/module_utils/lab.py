@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -43,6 +42,8 @@ _REAPER = (
 # own when it has none). Both are mounted over existing directories inside the
 # node's mount namespace only: the lab never creates or removes a directory
 # that other labs may have mounts on.
+# Values reach the script as its arguments ($1 node, $2 lab, $3 python, $4 the
+# persistent directory or "", $5 the reaper), never formatted into its text.
 _ANCHOR_SCRIPT = """
 set -e
 mount -t tmpfs -o mode=0755 gridnet-lab-run /run
@@ -51,10 +52,10 @@ chmod 0700 /run/gridnet-tenant
 # no resolver: name lookups in a node (sshd's, for one) must not leave for the machine's DNS server
 echo "options attempts:1 timeout:1" > /run/resolv.conf
 if [ -e /etc/resolv.conf ]; then mount --bind /run/resolv.conf /etc/resolv.conf; fi
-{var_lib}
-hostname {name}
+if [ -n "$4" ]; then mount --bind "$4" /var/lib; else mount -t tmpfs -o mode=0755 gridnet-lab-var /var/lib; fi
+hostname "$1"
 ip link set lo up
-exec {python} -c '{reaper}' {mark} {lab} {name}
+exec "$3" -c "$5" gridnet-lab-anchor "$2" "$1"
 """
 DEFAULT_LAB = "gridnet-lab"
 
@@ -79,14 +80,10 @@ def start_node(name, lab=DEFAULT_LAB, persistent=None):
     """
     if persistent:
         os.makedirs(persistent, mode=0o700, exist_ok=True)
-        var_lib = "mount --bind %s /var/lib" % shlex.quote(persistent)
-    else:
-        var_lib = "mount -t tmpfs -o mode=0755 gridnet-lab-var /var/lib"
-    script = _ANCHOR_SCRIPT.format(var_lib=var_lib, name=name, python=sys.executable, reaper=_REAPER,
-                                   mark=ANCHOR_MARK.decode(), lab=lab)
     launcher = subprocess.Popen(
         ["unshare", "--net", "--mount", "--uts", "--ipc", "--pid", "--fork", "--mount-proc",
-         "--propagation", "private", "sh", "-c", script],
+         "--propagation", "private", "sh", "-c", _ANCHOR_SCRIPT, "anchor", name, lab, sys.executable,
+         persistent or "", _REAPER],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -184,7 +181,8 @@ def add_address(pid, ifname, address):
 
 def attach_workload(pid, name, bridge, mtu, addresses, gateways):
     """A workload: a namespace inside the node, its veth on the resource's bridge."""
-    run(pid, ["sh", "-c", workload.attach_script(name, bridge, mtu, addresses, gateways, ("wl-" + name)[:15])])
+    commands = workload.attach_commands(name, bridge, mtu, addresses, gateways, ("wl-" + name)[:15])
+    workload.run_commands(*commands, run=lambda argv: run(pid, argv, check=False))
 
 
 def ping(pid, name, address, size=56, count=1, timeout=2, forbid_fragments=False, deadline=None):
@@ -270,10 +268,9 @@ def probe(pid, workload, proto, address, port, timeout=3):
 
 
 AGENT_LAUNCHER = "/var/lib/gridnet-tenant/agent/gridnet-tenant-agent"
+_BOOT_AGENT = '[ -x "$0" ] || exit 3; setsid -f "$0" run </dev/null >>/run/gridnet-tenant/agent.log 2>&1'
 
 
 def boot_agent(pid, launcher=AGENT_LAUNCHER):
     """What a node's init does at boot: start the node agent, when one is installed. True if started."""
-    script = ('[ -x {l} ] || exit 3; setsid -f {l} run </dev/null >>/run/gridnet-tenant/agent.log 2>&1'
-              .format(l=shlex.quote(launcher)))
-    return run(pid, ["sh", "-c", script], check=False).returncode == 0
+    return run(pid, ["sh", "-c", _BOOT_AGENT, launcher], check=False).returncode == 0

@@ -220,7 +220,7 @@ def ssh_setup(directory):
 def ssh_vars(lab, node, pid, folder):
     """How Ansible reaches a node over real SSH: the node's sshd, started inside it by each connection."""
     proxy = "nsenter --target %d --net --mount --uts --ipc --pid %s -i -f %s" % (
-        pid, SSHD, os.path.join(folder, "sshd_config"))
+        pid, SSHD, shlex.quote(os.path.join(folder, "sshd_config")))
     return {
         "ansible_connection": "ssh",
         "ansible_host": "%s.%s" % (lab, node),  # unique per lab: ssh's ControlPath is keyed on it

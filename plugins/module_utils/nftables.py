@@ -82,7 +82,7 @@ def _lines(listing):
 def canonical(text, table, nft="nft"):
     """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing."""
     result = subprocess.run(
-        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" list table %s "$1"' % FAMILY, nft, table],
+        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" list table "$1" "$2"', nft, FAMILY, table],
         input=text, capture_output=True, text=True)
     if result.returncode != 0:
         raise NftError("nft refuses the ruleset of table %s: %s" % (table, result.stderr.strip()))

@@ -21,22 +21,36 @@ def host_end(name):
     return name[:15]
 
 
-def attach_script(name, bridge, mtu, addresses, gateways, host_ifname=None):
-    """Shell that (re)makes workload `name` on `bridge`; run in the node's namespaces."""
+def attach_commands(name, bridge, mtu, addresses, gateways, host_ifname=None):
+    """argv lists that (re)make workload `name` on `bridge`, run in order in the node's namespaces.
+
+    Argument vectors, never a shell string: names and addresses come from module input.
+    The first two clear what an earlier attempt left and may fail (nothing to clear).
+    """
     host_ifname = host_ifname or host_end(name)
-    lines = [
-        "set -e",
-        "ip netns del {name} 2>/dev/null || true",
-        "ip link del {host} 2>/dev/null || true",
-        "ip netns add {name}",
-        "ip link add {host} mtu {mtu} type veth peer name eth0 netns {name} mtu {mtu}",
-        "ip link set {host} master {bridge} up",
-        "ip -n {name} link set lo up",
-        "ip -n {name} link set eth0 up",
+    cleanup = [["ip", "netns", "del", name], ["ip", "link", "del", host_ifname]]
+    make = [
+        ["ip", "netns", "add", name],
+        ["ip", "link", "add", host_ifname, "mtu", str(mtu), "type", "veth", "peer", "name", "eth0", "netns", name,
+         "mtu", str(mtu)],
+        ["ip", "link", "set", host_ifname, "master", bridge, "up"],
+        ["ip", "-n", name, "link", "set", "lo", "up"],
+        ["ip", "-n", name, "link", "set", "eth0", "up"],
     ]
-    lines += ["ip -n {name} addr add %s dev eth0%s" % (a, " nodad" if ":" in a else "") for a in addresses]
-    lines += ["ip -n {name} route add default via %s" % g for g in gateways]
-    return "\n".join(lines).format(name=name, host=host_ifname, mtu=mtu, bridge=bridge) + "\n"
+    make += [["ip", "-n", name, "addr", "add", a, "dev", "eth0"] + (["nodad"] if ":" in a else []) for a in addresses]
+    make += [["ip", "-n", name, "route", "add", "default", "via", g] for g in gateways]
+    return cleanup, make
+
+
+def run_commands(cleanup, make, run=None):
+    """Run attach_commands' lists with run(argv) -> CompletedProcess (default: here); OSError on a failure."""
+    run = run or (lambda argv: subprocess.run(argv, capture_output=True, text=True))
+    for argv in cleanup:
+        run(argv)
+    for argv in make:
+        result = run(argv)
+        if result.returncode != 0:
+            raise OSError("%s: %s" % (" ".join(argv), (result.stderr or result.stdout).strip()))
 
 
 def ping_argv(workload, address, size=56, forbid_fragments=False, deadline=None, timeout=2):
@@ -67,11 +81,11 @@ def ensure(workload):
     """Make the workload if it is missing or different; True when something changed."""
     if not needs_change(workload):
         return False
-    result = subprocess.run(["sh", "-c", attach_script(workload["name"], workload["bridge"], workload["mtu"],
-                                                       workload["addresses"], workload["gateways"])],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise OSError("workload %s: %s" % (workload["name"], result.stderr.strip()))
+    try:
+        run_commands(*attach_commands(workload["name"], workload["bridge"], workload["mtu"], workload["addresses"],
+                                      workload["gateways"]))
+    except OSError as exc:
+        raise OSError("workload %s: %s" % (workload["name"], exc))
     return True
 
 
