@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""WireGuard keys made on the node: X25519 (RFC 7748) with the standard library only.
+"""WireGuard keys made on the node, with a maintained X25519: the `cryptography`
+package where it can be imported, else `wg pubkey` of wireguard-tools.
 
 Private keys are written once, mode 0600, and never returned; only public keys
-leave this module. Key generation happens once per network on the node itself,
-so the big-integer arithmetic not being constant-time exposes nothing remotely.
+leave this module.
 """
 
 from __future__ import annotations
@@ -14,50 +14,36 @@ import base64
 import binascii
 import os
 import re
+import shutil
+import subprocess
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 
-_P = 2 ** 255 - 19
-_A24 = 121665
-_BASE_POINT = (9).to_bytes(32, "little")
+try:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    HAS_CRYPTOGRAPHY = True
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-def _clamp(scalar):
-    k = bytearray(scalar)
-    k[0] &= 248
-    k[31] &= 127
-    k[31] |= 64
-    return int.from_bytes(k, "little")
+class NoX25519(Exception):
+    """Neither implementation is on the node."""
 
 
-def x25519(scalar, point):
-    """The X25519 function of RFC 7748, section 5."""
-    x1 = int.from_bytes(point, "little") & ((1 << 255) - 1)
-    k = _clamp(scalar)
-    x2, z2, x3, z3, swap = 1, 0, x1, 1, 0
-    for t in range(254, -1, -1):
-        bit = (k >> t) & 1
-        swap ^= bit
-        if swap:
-            x2, x3, z2, z3 = x3, x2, z3, z2
-        swap = bit
-        a = x2 + z2
-        aa = a * a % _P
-        b = x2 - z2
-        bb = b * b % _P
-        e = aa - bb
-        c = x3 + z3
-        d = x3 - z3
-        da = d * a % _P
-        cb = c * b % _P
-        x3 = (da + cb) ** 2 % _P
-        z3 = x1 * (da - cb) ** 2 % _P
-        x2 = aa * bb % _P
-        z2 = e * (aa + _A24 * e) % _P
-    if swap:
-        x2, x3, z2, z3 = x3, x2, z3, z2
-    return (x2 * pow(z2, _P - 2, _P) % _P).to_bytes(32, "little")
+def x25519_base(scalar, implementation=None):
+    """X25519(scalar, 9): the public key of a raw 32-byte private key (RFC 7748), by a maintained implementation."""
+    implementation = implementation or ("cryptography" if HAS_CRYPTOGRAPHY else "wg")
+    if implementation == "cryptography":
+        return X25519PrivateKey.from_private_bytes(scalar).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if shutil.which("wg") is None:
+        raise NoX25519("no X25519 here: install the python package cryptography or wireguard-tools (wg)")
+    result = subprocess.run(["wg", "pubkey"], input=base64.b64encode(scalar) + b"\n", capture_output=True)
+    if result.returncode != 0:
+        raise NoX25519("wg pubkey failed: %s" % result.stderr.decode(errors="replace").strip())
+    return base64.b64decode(result.stdout.strip())
 
 
 def generate_private_key():
@@ -68,7 +54,7 @@ def generate_private_key():
 
 
 def public_key(private_key_b64):
-    return base64.b64encode(x25519(decode_key(private_key_b64), _BASE_POINT)).decode("ascii")
+    return base64.b64encode(x25519_base(decode_key(private_key_b64))).decode("ascii")
 
 
 def decode_key(key_b64):

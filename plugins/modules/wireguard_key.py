@@ -71,6 +71,10 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     exists = os.path.exists(path)
+    try:
+        keys.x25519_base(b"\x01" * 32)  # before anything is written: can this node derive public keys at all?
+    except keys.NoX25519 as exc:
+        module.fail_json(msg=str(exc))
     if module.params["state"] == "absent":
         if exists and not module.check_mode:
             os.unlink(path)
