@@ -117,6 +117,10 @@ def main():
     if state == "present" and any(c.get("connection") == "wireguard" for c in resource["connected"]):
         try:
             private_key = keys.read_private_key(keys.key_path(module.params["key_dir"], resource["netid"]))
+        except FileNotFoundError:
+            if not module.check_mode:  # in check mode the keys step has only predicted the key: predict without it
+                module.fail_json(msg="no private key for network %r in %s; run gridnet.tenant.wireguard_key first"
+                                 % (resource["netid"], module.params["key_dir"]))
         except (OSError, ValueError) as exc:
             module.fail_json(msg="no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key first"
                              % (resource["netid"], module.params["key_dir"], exc))
@@ -124,7 +128,7 @@ def main():
         result = converge(resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
                           module.params["wireguard_go"],
                           record={k: module.params[k] for k in ("key_dir", "wireguard_backend", "wireguard_go")})
-    except (ResourceError, WireGuardError) as exc:
+    except (ResourceError, WireGuardError, keys.NoX25519) as exc:
         module.fail_json(msg="network %r: %s" % (resource["netid"], exc))
     module.exit_json(
         changed=bool(result["changes"]),

@@ -49,19 +49,27 @@ def empty():
 # ---------------------------------------------------------------- file: lock, read, write
 
 class Locked(object):
-    """An exclusive lock beside the ledger, held from reading to writing."""
+    """A lock beside the ledger, held from reading to writing.
 
-    def __init__(self, path, timeout=LOCK_TIMEOUT):
-        self.path, self.timeout, self.handle = path + ".lock", timeout, None
+    In check mode it only reads: a shared lock on the lock file when there is
+    one, and nothing at all created (no lock file, no directory) when there is none.
+    """
+
+    def __init__(self, path, timeout=LOCK_TIMEOUT, check=False):
+        self.path, self.timeout, self.check, self.handle = path + ".lock", timeout, check, None
 
     def __enter__(self):
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        self.handle = open(self.path, "a")
+        if self.check:
+            if not os.path.exists(self.path):
+                return self
+            self.handle = open(self.path, "r")
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self.handle = open(self.path, "a")
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self.handle, (fcntl.LOCK_SH if self.check else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 return self
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
@@ -73,8 +81,9 @@ class Locked(object):
                 time.sleep(0.05)
 
     def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
 
 
 def read(path, vault=None):
@@ -273,7 +282,7 @@ def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False,
     """Read, plan, record and write under one lock. Returns (plan, before, after, changed)."""
     from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
 
-    with Locked(path):
+    with Locked(path, check=check):
         current = read(path, vault)
         planned = plan(networks, hostvars, groups, public_keys(current, hostvars), assignments(current))
         new = record(current, planned)
@@ -285,7 +294,7 @@ def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False,
 
 def settle_file(path, applied, inventory_hosts, vault=None, plaintext=False, check=False):
     """settle() under the lock. Returns (released, before, after, changed)."""
-    with Locked(path):
+    with Locked(path, check=check):
         current = read(path, vault)
         new, released = settle(current, applied, inventory_hosts)
         changed = new != current

@@ -7,6 +7,8 @@ import sys
 
 import yaml
 
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
 from farm import COLLECTIONS, ROOT  # tests/support, put on the path by conftest
 
 PLAYBOOK = """
@@ -68,3 +70,20 @@ def test_role_converges_nodes_and_a_second_run_changes_nothing(farm, tmp_path):
     farm.workload(the_plan, "nodea")
     b6, b4 = farm.workload(the_plan, "nodeb")
     assert farm.ping("nodea", b6, deadline=15) and farm.ping("nodea", b4)
+
+
+def test_check_mode_on_fresh_nodes_with_keys_in_the_inventory_predicts_and_touches_nothing(farm, tmp_path):
+    import base64
+    farm.node("nodea", ipv6="2001:db8:1::1")
+    farm.node("nodeb", ipv6="2001:db8:1::2")
+    farm.exit_node = "nodeb"
+    keys = {node: {"net1": base64.b64encode(os.urandom(32)).decode()} for node in ("nodea", "nodeb")}
+    (tmp_path / "host_vars").mkdir()
+    for node, public in keys.items():  # public keys kept in the inventory, as after a first run elsewhere
+        (tmp_path / "host_vars" / ("%s.yml" % node)).write_text(yaml.safe_dump({"gridnet_tenant_public_keys": public}))
+    predicted = play(tmp_path, farm, "--check", "--diff")
+    assert predicted == {"nodea": 4, "nodeb": 3}, predicted  # key, resource, agent (and the ledger once): predicted only
+    for node in ("nodea", "nodeb"):
+        assert lab.run(farm.pids[node], ["ip", "netns", "list"]).stdout.strip() == ""
+        assert lab.run(farm.pids[node], ["ls", "-A", "/var/lib"]).stdout.strip() == ""  # no key, record or agent
+    assert sorted(os.listdir(str(tmp_path))) == ["host_vars", "hosts.yml", "site.yml"]  # no ledger, no lock

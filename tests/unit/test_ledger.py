@@ -81,6 +81,14 @@ def test_check_mode_writes_nothing(tmp_path):
     assert changed and not os.path.exists(path)
 
 
+def test_check_mode_creates_no_lock_file_or_directory(tmp_path):
+    path = str(tmp_path / "group_vars" / "all" / "ledger.yml")
+    networks, hostvars, groups = inventory(2)
+    ledger.allocate(path, networks, hostvars, groups, vault(), check=True)
+    ledger.settle_file(path, [], list(hostvars), vault(), check=True)
+    assert os.listdir(str(tmp_path)) == []
+
+
 def _allocate_many(path, worker, rounds, queue):
     """One controller: each round adds a network of its own to the shared allocation."""
     handed = []
