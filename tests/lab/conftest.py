@@ -10,7 +10,8 @@ import tempfile
 import pytest
 import yaml
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import labtools  # noqa: E402  (tests/support is not a package)
 from ansible_collections.gridnet.tenant.plugins.module_utils.lab_farm import stop_farm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,7 +59,7 @@ class Lab(object):
 
     def module(self, node, name, **args):
         """Run one of the collection's modules inside a lab node (as Ansible would), return its JSON."""
-        return lab.run_module(self.pids()[node], name, args, COLLECTIONS)
+        return labtools.run_module(self.pids()[node], name, args, COLLECTIONS)
 
     def snapshot(self, nodes):
         """Per node and namespace: addresses, routes, and per WireGuard link its port, peer and handshake."""

@@ -13,6 +13,8 @@ import time
 import pytest
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
+import labtools  # tests/support
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import workload
 
 
@@ -43,14 +45,14 @@ def attach(farm, node, deadline=60):
     while lab.run(pid, ["ip", "link", "show", own["bridge"]], check=False).returncode != 0:
         assert time.monotonic() < end, "bridge %s never came back on %s" % (own["bridge"], node)
         time.sleep(0.05)
-    lab.attach_workload(pid, own["name"], own["bridge"], own["mtu"], own["addresses"], own["gateways"])
+    labtools.attach_workload(pid, own["name"], own["bridge"], own["mtu"], own["addresses"], own["gateways"])
     return own["name"], own["addresses"][0].split("/")[0]
 
 
 def first_answer(farm, node, name, address, deadline=60):
     """Monotonic time of the first ping from workload `name` of `node` that `address` answers."""
     end = time.monotonic() + deadline
-    while not lab.ping(farm.pids()[node], name, address, timeout=0.2):
+    while not labtools.ping(farm.pids()[node], name, address, timeout=0.2):
         assert time.monotonic() < end, "%s never answered %s on %s" % (address, name, node)
     return time.monotonic()
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
-from farm import COLLECTIONS, ROOT, Farm  # noqa: E402  (tests/support is not a package)
+from farm import Farm  # noqa: E402  (tests/support is not a package)
 
 if os.geteuid() != 0:
     pytest.exit("tests/netns builds network namespaces and needs root", returncode=1)

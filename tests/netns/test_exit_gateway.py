@@ -13,6 +13,8 @@ import pytest
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
+import labtools  # tests/support
+
 INET6, INET4 = "2001:db8:fe::2", "198.51.100.2"
 EXIT6, EXIT4 = "2001:db8:ff::10", "203.0.113.10"
 NETWORK = dict(
@@ -62,14 +64,14 @@ def exit_farm(farm):
 def test_ipv6_routed_with_source_kept_and_ipv4_natted(exit_farm):
     farm = exit_farm
     inet = farm.pids["inet"]
-    echo = lab.serve_source_echo(inet, None, ["udp:9000", "tcp:9001"])
+    echo = labtools.serve_source_echo(inet, None, ["udp:9000", "tcp:9001"])
     try:
         wl6, wl4 = farm.workload_addresses
         assert farm.ping("b", INET6, deadline=10), "workload cannot reach the internet host over IPv6"
-        assert lab.probe(farm.pids["b"], "wl", "udp", INET6, 9000) == wl6  # routed: the workload's own address
-        assert lab.probe(farm.pids["b"], "wl", "tcp", INET6, 9001) == wl6
-        assert lab.probe(farm.pids["b"], "wl", "udp", INET4, 9000) == EXIT4  # NAT44 to the uplink address
-        assert lab.probe(farm.pids["b"], "wl", "tcp", INET4, 9001) == EXIT4
+        assert labtools.probe(farm.pids["b"], "wl", "udp", INET6, 9000) == wl6  # routed: the workload's own address
+        assert labtools.probe(farm.pids["b"], "wl", "tcp", INET6, 9001) == wl6
+        assert labtools.probe(farm.pids["b"], "wl", "udp", INET4, 9000) == EXIT4  # NAT44 to the uplink address
+        assert labtools.probe(farm.pids["b"], "wl", "tcp", INET4, 9001) == EXIT4
     finally:
         echo.kill()
 
@@ -77,17 +79,17 @@ def test_ipv6_routed_with_source_kept_and_ipv4_natted(exit_farm):
 def test_dnat_forward_and_ipv6_allow_list(exit_farm):
     farm = exit_farm
     wl6, _ = farm.workload_addresses
-    echo = lab.serve_source_echo(farm.pids["b"], "wl", ["tcp:80", "tcp:22", "tcp:23", "udp:5353", "udp:5354"])
+    echo = labtools.serve_source_echo(farm.pids["b"], "wl", ["tcp:80", "tcp:22", "tcp:23", "udp:5353", "udp:5354"])
     try:
         assert farm.ping("b", INET6, deadline=10)  # the tunnel is up before the probes count
         inet = farm.pids["inet"]
         # DNAT: the internet host reaches the workload's port 80 through the exit's 8080, source kept
-        assert lab.probe(inet, None, "tcp", EXIT4, 8080) == "198.51.100.2"
+        assert labtools.probe(inet, None, "tcp", EXIT4, 8080) == "198.51.100.2"
         # allow-list: listed ports pass, unlisted ones are dropped (no reply, not even a reset)
-        assert lab.probe(inet, None, "tcp", wl6, 22) == INET6
-        assert lab.probe(inet, None, "udp", wl6, 5353) == INET6
-        assert lab.probe(inet, None, "tcp", wl6, 23, timeout=2) is None
-        assert lab.probe(inet, None, "udp", wl6, 5354, timeout=2) is None
+        assert labtools.probe(inet, None, "tcp", wl6, 22) == INET6
+        assert labtools.probe(inet, None, "udp", wl6, 5353) == INET6
+        assert labtools.probe(inet, None, "tcp", wl6, 23, timeout=2) is None
+        assert labtools.probe(inet, None, "udp", wl6, 5354, timeout=2) is None
     finally:
         echo.kill()
 
@@ -144,10 +146,10 @@ def test_nat66_for_a_ula_block(farm):
     assert not exit_gateway(farm, the_plan).get("failed")
     wl6, _ = farm.workload(the_plan, "b")
     assert wl6.startswith("fd00:77")
-    echo = lab.serve_source_echo(farm.pids["inet"], None, ["udp:9000"])
+    echo = labtools.serve_source_echo(farm.pids["inet"], None, ["udp:9000"])
     try:
         assert farm.ping("b", INET6, deadline=10)
-        assert lab.probe(farm.pids["b"], "wl", "udp", INET6, 9000) == EXIT6  # masqueraded to the uplink address
+        assert labtools.probe(farm.pids["b"], "wl", "udp", INET6, 9000) == EXIT6  # masqueraded to the uplink address
     finally:
         echo.kill()
 

@@ -9,6 +9,8 @@ import yaml
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
+import labtools  # tests/support
+
 from farm import COLLECTIONS, ROOT  # tests/support, put on the path by conftest
 from test_exit_gateway import EXIT4, EXIT6, INET4, INET6
 
@@ -64,12 +66,12 @@ def test_site_renders_mesh_exit_and_upstream_routes_idempotently(farm, tmp_path)
     subnet = lab.run(farm.pids["b"], ["ip", "-n", ns, "-4", "-o", "addr"]).stdout.split()[3]
     wl6 = prefix.replace("::1/64", "::10")
     wl4 = subnet.rsplit(".", 1)[0] + ".10"
-    lab.attach_workload(farm.pids["b"], "wl", bridge, 1420, [wl6 + "/64", wl4 + "/24"],
+    labtools.attach_workload(farm.pids["b"], "wl", bridge, 1420, [wl6 + "/64", wl4 + "/24"],
                         [prefix.split("/")[0], subnet.split("/")[0]])
-    echo = lab.serve_source_echo(farm.pids["inet"], None, ["udp:9000"])
+    echo = labtools.serve_source_echo(farm.pids["inet"], None, ["udp:9000"])
     try:
-        assert lab.ping(farm.pids["b"], "wl", INET6, deadline=10)
-        assert lab.probe(farm.pids["b"], "wl", "udp", INET6, 9000) == wl6
-        assert lab.probe(farm.pids["b"], "wl", "udp", INET4, 9000) == EXIT4
+        assert labtools.ping(farm.pids["b"], "wl", INET6, deadline=10)
+        assert labtools.probe(farm.pids["b"], "wl", "udp", INET6, 9000) == wl6
+        assert labtools.probe(farm.pids["b"], "wl", "udp", INET4, 9000) == EXIT4
     finally:
         echo.kill()

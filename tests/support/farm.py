@@ -6,6 +6,8 @@ Shared by tests/netns (on this machine) and tests/kernel/guest (inside the QEMU 
 import os
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
+import labtools  # tests/support
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,7 +36,7 @@ class Farm(object):
     def cable(self, a, b, subnet6, subnet4=None, mtu=1500):
         """Join a and b on one link; addresses ::1/::2 of subnet6 (and .1/.2 of subnet4)."""
         ifa, ifb = "to-" + b, "to-" + a
-        lab.connect(self.pids[a], ifa, self.pids[b], ifb, mtu)
+        labtools.connect(self.pids[a], ifa, self.pids[b], ifb, mtu)
         for node, ifname, host in ((a, ifa, 1), (b, ifb, 2)):
             lab.add_address(self.pids[node], ifname, "%s%d/64" % (subnet6, host))
             if subnet4:
@@ -47,7 +49,7 @@ class Farm(object):
         which only knows the router as its default route.
         """
         router, inet = self.host("router"), self.host("inet")
-        lab.connect(self.pids[exit_node], "uplink0", router, "down0")
+        labtools.connect(self.pids[exit_node], "uplink0", router, "down0")
         lab.add_address(router, "down0", "2001:db8:ff::1/64")
         lab.add_address(router, "down0", "203.0.113.1/24")
         self.cable("router", "inet", "2001:db8:fe::", "198.51.100.")
@@ -56,7 +58,7 @@ class Farm(object):
         lab.run(inet, ["ip", "route", "add", "default", "via", "198.51.100.1"])
 
     def module(self, node, name, check=False, **args):
-        return lab.run_module(self.pids[node], name, args, COLLECTIONS, check)
+        return labtools.run_module(self.pids[node], name, args, COLLECTIONS, check)
 
     def keys(self, netid="net1"):
         out = {}
@@ -83,13 +85,13 @@ class Farm(object):
 
     def workload(self, the_plan, node, name="wl"):
         r = the_plan["nodes"][node]["resources"][0]
-        lab.attach_workload(self.pids[node], name, r["bridge"], r["mtu"],
+        labtools.attach_workload(self.pids[node], name, r["bridge"], r["mtu"],
                             [r["prefix"].replace("::/64", "::10/64"), r["ipv4"].replace(".0/24", ".10/24")],
                             [r["gateway6"].split("/")[0], r["gateway4"].split("/")[0]])
         return r["prefix"].replace("::/64", "::10"), r["ipv4"].replace(".0/24", ".10")
 
     def ping(self, node, address, **kwargs):
-        return lab.ping(self.pids[node], "wl", address, **kwargs)
+        return labtools.ping(self.pids[node], "wl", address, **kwargs)
 
     def stop(self):
         for pid in self.pids.values():

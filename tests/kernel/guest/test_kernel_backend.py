@@ -9,6 +9,8 @@ import sys
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
+import labtools  # tests/support
+
 from contract import run_contract
 from farm import COLLECTIONS
 
@@ -64,7 +66,7 @@ def test_three_nodes_mixed_back_ends_endpoint_in_place_and_peer_removal(farm):
     farm.exit_node = "nodeb"
     farm.host("switch")
     for name in ("nodea", "nodeb", "nodec"):  # one L3 segment through a router-less bridge
-        lab.connect(farm.pids[name], "up0", farm.pids["switch"], "p-" + name)
+        labtools.connect(farm.pids[name], "up0", farm.pids["switch"], "p-" + name)
         lab.run(farm.pids["switch"], ["ip", "link", "set", "p-" + name, "up"])
     lab.run(farm.pids["switch"], ["sh", "-c", "ip link add br0 type bridge && ip link set br0 up && "
                                   "for p in p-nodea p-nodeb p-nodec; do ip link set $p master br0; done"])
