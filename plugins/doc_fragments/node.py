@@ -33,3 +33,12 @@ options:
     type: str
     default: wireguard-go
 """
+
+    # Modules that only find and stop links: which binary serves a userspace link.
+    WIREGUARD_GO = r"""
+options:
+  wireguard_go:
+    description: The wireguard-go binary, for links of the C(userspace) back end.
+    type: str
+    default: wireguard-go
+"""

@@ -15,7 +15,7 @@ description:
     and its peers, and the routes the collection owns. Reads only; never changes anything.
 extends_documentation_fragment:
   - gridnet.tenant.attributes.INFO
-  - gridnet.tenant.node.WIREGUARD
+  - gridnet.tenant.node.WIREGUARD_GO
 options:
   namespace:
     description: Report only this network resource namespace. Fails when it does not exist.
@@ -78,7 +78,6 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             namespace=dict(type="str"),
-            wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
             wireguard_go=dict(type="str", default="wireguard-go"),
         ),
         supports_check_mode=True,

@@ -16,7 +16,7 @@ description:
   - Objects without the collection's name prefixes are never touched.
 extends_documentation_fragment:
   - gridnet.tenant.attributes
-  - gridnet.tenant.node.WIREGUARD
+  - gridnet.tenant.node.WIREGUARD_GO
 options:
   keep:
     description: The namespaces the node's plan has (C(plan.nodes[host].resources[].namespace)).
@@ -60,7 +60,6 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             keep=dict(type="list", elements="str", required=True),
-            wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
             wireguard_go=dict(type="str", default="wireguard-go"),
         ),
         supports_check_mode=True,

@@ -92,12 +92,6 @@ def _format(value, prefixlen, version):
     return "%s/%d" % (format_address(value, version), prefixlen)
 
 
-def subnet_at(pool, prefixlen, index):
-    """The index-th /prefixlen inside pool (a netaddr.IPNetwork)."""
-    shift = _BITS[pool.version] - prefixlen
-    return _format(pool.value + (index << shift), prefixlen, pool.version)
-
-
 def host_at(prefix, index):
     """The index-th address of a prefix string, as address/len."""
     net = netaddr.IPNetwork(prefix)
