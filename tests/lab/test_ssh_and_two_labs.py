@@ -7,6 +7,15 @@ tearing one lab down must leave another running lab untouched.
 
 import pytest
 
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
+# For each process: pid, session id, controlling tty number, and what its descriptors point at
+DAEMONS = r"""
+for pid in $(pgrep -x wireguard-go) $(cat /run/gridnet-tenant/agent.lock); do
+  echo "$pid $(cut -d' ' -f6,7 /proc/$pid/stat) $(ls -l /proc/$pid/fd | awk '{print $NF}' | tr '\n' ' ')"
+done
+"""
+
 
 @pytest.fixture(scope="module")
 def ssh_lab(new_lab):
@@ -21,6 +30,12 @@ def test_site_and_verify_over_ssh(ssh_lab):
     assert first.changed and all(count > 0 for count in first.changed.values()), first.changed
     second = ssh_lab.playbook("site.yml")
     assert second.changed == {host: 0 for host in first.changed}, second.changed
+    # every daemon the modules started over SSH leads a session of its own, with no terminal and no pty descriptor
+    daemons = lab.run(ssh_lab.pids()["dc1"], ["sh", "-c", DAEMONS]).stdout.splitlines()
+    assert len(daemons) == 10, daemons  # 9 links of dc1 and its agent
+    for line in daemons:
+        pid, session, tty, descriptors = line.split(" ", 3)
+        assert session == pid and tty == "0" and "/dev/pts" not in descriptors, line
     verified = ssh_lab.playbook("verify.yml")
     assert "350 probes, 350 as expected" in verified.stdout, verified.stdout[-3000:]
 
