@@ -10,16 +10,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
-from farm import Farm  # noqa: E402  (tests/support is not a package)
+from farm import farm  # noqa: E402,F401  the fixture, from tests/support (not a package)
 
 if os.geteuid() != 0:
     pytest.exit("tests/netns builds network namespaces and needs root", returncode=1)
-
-
-@pytest.fixture
-def farm():
-    f = Farm()
-    try:
-        yield f
-    finally:
-        f.stop()

@@ -5,6 +5,8 @@ Shared by tests/netns (on this machine) and tests/kernel/guest (inside the QEMU 
 
 import os
 
+import pytest
+
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
 import labtools  # tests/support
@@ -96,3 +98,13 @@ class Farm(object):
     def stop(self):
         for pid in self.pids.values():
             lab.stop_node(pid)
+
+
+@pytest.fixture
+def farm():
+    """Lab nodes for one test; every node it started is SIGKILLed at the end, whatever the outcome."""
+    f = Farm()
+    try:
+        yield f
+    finally:
+        f.stop()

@@ -3,16 +3,5 @@
 import os
 import sys
 
-import pytest
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "support"))
-from farm import Farm  # noqa: E402
-
-
-@pytest.fixture
-def farm():
-    f = Farm()
-    try:
-        yield f
-    finally:
-        f.stop()
+from farm import farm  # noqa: E402,F401  (the fixture)
