@@ -137,17 +137,26 @@ def supervise(interval=DEFAULT_INTERVAL, state_dir=records.STATE_DIR, rounds=Non
                 retry_at[key] = (now + min(interval * 2 ** failures, MAX_BACKOFF), failures)
 
 
-def hold_run_lock(path=RUN_LOCK):
-    """The descriptor of the held lock, or None when another agent holds it."""
+def hold_run_lock(path=RUN_LOCK, patience=2.0):
+    """The descriptor of the held lock, or None when another agent holds it.
+
+    running_pid() takes the lock for an instant to see whether it is free, so a
+    refusal is believed only when it lasts `patience` seconds.
+    """
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            return None
-        raise
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    return None
+                raise
+            time.sleep(0.05)
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
