@@ -1,15 +1,14 @@
-"""Make the collection importable as ansible_collections.gridnet.tenant for every test."""
+"""Every layer: tests/support on the path, and the figures tests measured printed after the summary."""
 
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(ROOT, ".build", "collections")
-LINK = os.path.join(COLLECTIONS, "ansible_collections", "gridnet", "tenant")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+import figures  # noqa: E402  (tests/support is not a package)
 
-if not os.path.exists(LINK):
-    os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink(ROOT, LINK)
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
-sys.path.insert(0, os.path.join(ROOT, "tests", "unit"))
+
+def pytest_terminal_summary(terminalreporter):
+    if figures.FIGURES:
+        terminalreporter.section("figures measured by this run")
+        for line in figures.FIGURES:
+            terminalreporter.write_line(line)

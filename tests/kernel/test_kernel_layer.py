@@ -8,6 +8,7 @@ import sys
 import time
 import xml.etree.ElementTree as ElementTree
 
+import figures
 import vm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -15,7 +16,7 @@ BUILD = os.path.join(ROOT, ".build", "kernel")
 SCRIPT = """set -e
 cd {root}
 export HOME=/mnt/tmp TMPDIR=/mnt/tmp PYTHONDONTWRITEBYTECODE=1 GRIDNET_IN_GUEST=1 PYTHONPATH={root}/.build/collections
-{python} -m pytest -p no:cacheprovider -q -rA tests/kernel/guest --junitxml=/run/gridnet-out/junit.xml
+{python} -m pytest -p no:cacheprovider --color=no -q -rA tests/kernel/guest --junitxml=/run/gridnet-out/junit.xml
 """
 
 
@@ -27,6 +28,9 @@ def test_kernel_layer_in_a_guest():
     assert status is not None, "the guest never ran its tests:\n" + tail
     suite = ElementTree.parse(os.path.join(out, "junit.xml")).getroot().find("testsuite")
     ran = int(suite.get("tests"))
-    print("kernel layer: %d tests ran inside the guest, %s failed, %s errors, %s skipped"
-          % (ran, suite.get("failures"), suite.get("errors"), suite.get("skipped")))
+    figures.report("kernel layer (%s, %.0f s): %d tests ran inside the guest, %s failed, %s errors, %s skipped"
+                   % (vm.LAST_ACCELERATOR, time.monotonic() - started, ran, suite.get("failures"),
+                      suite.get("errors"), suite.get("skipped")))
+    said = [line for line in console.splitlines() if " passed" in line or " failed" in line]
+    figures.report("kernel layer, the guest's own pytest: %s" % (said[-1].strip() if said else "(no summary line)"))
     assert status == 0 and ran >= 3 and suite.get("skipped") == "0", tail

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
+import figures  # tests/support
 import labtools  # tests/support
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import workload
 
@@ -79,7 +80,8 @@ def test_a_killed_wireguard_go_is_restored_without_ansible(daemons_lab):
     killed = time.monotonic()
     assert lab.run(pid, ["pgrep", "-x", "-f", "wireguard-go " + link], check=False).stdout.split() != daemon
     back = first_answer(farm, "dc1", source, target)
-    print("\nwireguard-go of %s SIGKILLed on dc1: traffic back after %.2f s, with no Ansible run" % (link, back - killed))
+    figures.report("wireguard-go of %s SIGKILLed on dc1: traffic back after %.2f s, with no Ansible run"
+                   % (link, back - killed))
     assert back - killed < 15
     after = farm.snapshot(["dc1"])
     for place, state in before.items():  # same names, ports and peers; only the handshake is new
@@ -104,8 +106,8 @@ def test_a_rebooted_node_comes_back_by_itself(daemons_lab):
     first_answer(farm, "home1", source, target)
     with open("/proc/uptime") as handle:
         now_uptime = float(handle.read().split()[0])
-    print("\nhome1 rebooted: first ping answered %.2f s after its new anchor started, with no Ansible run"
-          % (now_uptime - started))
+    figures.report("home1 rebooted: first ping answered %.2f s after its new anchor started, with no Ansible run"
+                   % (now_uptime - started))
 
     after = farm.snapshot(["home1"])
     assert set(after) == set(before)  # the same namespaces
