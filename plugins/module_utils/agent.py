@@ -190,13 +190,16 @@ def main(argv):
     state_dir = options.get("--state-dir", records.STATE_DIR)
     if argv[0] == "status":
         entries, broken = records.recorded(state_dir)
+        unhealthy = 0
         for entry in entries:
             wrong = problems(entry)
+            unhealthy += bool(wrong)
             print("%-8s %-16s %s" % (entry["kind"], entry["namespace"], "; ".join(wrong) if wrong else "ok"))
         for text in broken:
             print("unreadable %s" % text)
-        print("agent: %s" % ("running, pid %s" % running_pid() if running_pid() else "not running"))
-        return 1 if broken or any(problems(e) for e in entries) else 0
+        pid = running_pid()
+        print("agent: %s" % ("running, pid %s" % pid if pid else "not running"))
+        return 1 if broken or unhealthy else 0
     if argv[0] == "boot":
         return 1 if boot(state_dir) else 0
     lock = hold_run_lock()

@@ -21,9 +21,10 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import agent
+from ansible_collections.gridnet.tenant.plugins.module_utils import agent, netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import INOTIFY_SYSCTL
 
 AGENT_DIR = "/var/lib/gridnet-tenant/agent"
 LAUNCHER = "gridnet-tenant-agent"
@@ -123,28 +124,21 @@ def _systemctl(*argv):
     subprocess.run(["systemctl"] + list(argv), check=True, capture_output=True)
 
 
-INOTIFY_PROC = "/proc/sys/fs/inotify/max_user_instances"
 SYSCTL_CONF = "/etc/sysctl.d/60-gridnet-tenant.conf"
 
 
 def inotify_changes(minimum):
     """Raise fs.inotify.max_user_instances to at least `minimum`, now and at boot; never lower it."""
-    with open(INOTIFY_PROC) as handle:
-        current = int(handle.read())
+    current = int(netns.read_sysctls([INOTIFY_SYSCTL])[INOTIFY_SYSCTL])
     out = []
     if current < minimum:
-        out.append(Change("raise fs.inotify.max_user_instances from %d to %d" % (current, minimum),
-                          lambda: _write_text(INOTIFY_PROC, str(minimum))))
+        out.append(Change("raise %s from %d to %d" % (INOTIFY_SYSCTL, current, minimum),
+                          lambda: netns.write_sysctls({INOTIFY_SYSCTL: minimum})))
     line = ("# Installed by gridnet.tenant.node_agent: one inotify instance per wireguard-go link\n"
-            "fs.inotify.max_user_instances = %d\n" % max(current, minimum)).encode()
+            "%s = %d\n" % (INOTIFY_SYSCTL, max(current, minimum))).encode()
     if _current(SYSCTL_CONF) != (line, 0o644):
         out.append(Change("write %s" % SYSCTL_CONF, lambda: write_atomic(SYSCTL_CONF, line, mode=0o644, dir_mode=0o755)))
     return out
-
-
-def _write_text(path, text):
-    with open(path, "w") as handle:
-        handle.write(text)
 
 
 def changes(state, agent_dir=AGENT_DIR, python=None, interval=agent.DEFAULT_INTERVAL, supervisor="auto"):

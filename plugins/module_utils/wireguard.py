@@ -79,8 +79,7 @@ def inotify_budget():
     The limit is shared by every process of the uid on the machine; the count
     covers the processes visible here (inside a PID namespace, only its own).
     """
-    with open("/proc/sys/" + INOTIFY_SYSCTL.replace(".", "/")) as handle:
-        limit = int(handle.read())
+    limit = int(netns.read_sysctls([INOTIFY_SYSCTL])[INOTIFY_SYSCTL])
     uid, used = os.geteuid(), 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
