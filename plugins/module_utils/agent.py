@@ -25,8 +25,7 @@ import sys
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, netns, records, resource
-from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import ConvergeError
-from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import WireGuardError
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
 try:
     from pyroute2 import IPRoute
@@ -93,7 +92,7 @@ def _converge_logged(entry, why, state_dir=records.STATE_DIR):
     started = time.monotonic()
     try:
         changes = apply(entry, state_dir)
-    except (ConvergeError, WireGuardError, OSError, ValueError, KeyError) as exc:
+    except (GridnetError, OSError, ValueError, KeyError) as exc:
         log("%s (%s): converge failed: %s" % (label, why, exc))
         return False
     log("%s (%s): converged in %.2f s: %s" % (label, why, time.monotonic() - started,

@@ -23,7 +23,7 @@ import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import agent, netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
-from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import INOTIFY_SYSCTL
 
 AGENT_DIR = "/var/lib/gridnet-tenant/agent"

@@ -11,13 +11,14 @@ leave this module.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 import re
 import shutil
 import subprocess
 
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
+from ansible_collections.gridnet.tenant.plugins.module_utils.rules import decode_key as _decode
 
 try:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -29,7 +30,7 @@ except ImportError:
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
-class NoX25519(Exception):
+class NoX25519(NodeError):
     """Neither implementation is on the node."""
 
 
@@ -58,14 +59,8 @@ def public_key(private_key_b64):
 
 
 def decode_key(key_b64):
-    """32 raw bytes from base64; ValueError naming the problem otherwise."""
-    try:
-        raw = base64.b64decode(key_b64.strip().encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError, AttributeError):
-        raise ValueError("not valid base64")
-    if len(raw) != 32:
-        raise ValueError("decodes to %d bytes, WireGuard keys are 32" % len(raw))
-    return raw
+    """32 raw bytes from base64; InputError (a ValueError) naming the problem otherwise (rules.decode_key)."""
+    return _decode(key_b64, "key")
 
 
 def key_path(key_dir, netid):

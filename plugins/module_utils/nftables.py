@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import subprocess
 
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.netns import NETNS_RUN_DIR
 
 FAMILY = "inet"
 MISSING = ("No such file or directory", "does not exist")
 
 
-class NftError(Exception):
+class NftError(NodeError):
     pass
 
 

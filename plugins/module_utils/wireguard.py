@@ -29,6 +29,7 @@ import subprocess
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 
 try:
     from pyroute2 import WireGuard
@@ -43,7 +44,7 @@ PROBE_IFNAME = "gtwprobe0"
 INOTIFY_SYSCTL = "fs.inotify.max_user_instances"
 
 
-class WireGuardError(Exception):
+class WireGuardError(NodeError):
     pass
 
 

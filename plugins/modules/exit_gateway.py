@@ -71,7 +71,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PY
 
 if HAS_PYROUTE2:
     from ansible_collections.gridnet.tenant.plugins.module_utils.exit_gateway import converge
-    from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import ConvergeError
+    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
 
 def main():
@@ -89,7 +89,7 @@ def main():
     nft = module.get_bin_path(module.params["nft"], required=True)
     try:
         result = converge(exit_plan, module.params["state"], module.check_mode, nft, record={"nft": nft})
-    except ConvergeError as exc:
+    except GridnetError as exc:
         module.fail_json(msg="exit of network %r: %s" % (exit_plan.get("netid"), exc))
     module.exit_json(changed=bool(result["changes"]), changes=result["changes"], state=result["after"],
                      diff={"before": result["before"], "after": result["after"]})

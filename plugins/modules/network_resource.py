@@ -65,36 +65,12 @@ state:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
 from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
 
 if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import ResourceError, converge
-    from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import WireGuardError
-
-REQUIRED = ("netid", "namespace", "bridge", "veth_host", "veth_ns", "prefix", "gateway6", "link_local", "mtu",
-            "connected")
-NAME_FIELDS = ("namespace", "bridge", "veth_host", "veth_ns")
-
-
-def validate(resource, state):
-    """Refuse bad input by name, before the node is touched."""
-    needed = ("netid", "namespace", "bridge", "veth_host") if state == "absent" else REQUIRED
-    missing = [k for k in needed if resource.get(k) in (None, "")]
-    if missing:
-        return "resource lacks %s (pass an item of plan.nodes[host].resources)" % ", ".join(missing)
-    for field in NAME_FIELDS:
-        if field in resource and len(str(resource[field])) > 15:
-            return "resource %s %r is longer than the kernel's 15 characters" % (field, resource[field])
-    for link in resource.get("connected", []) if state == "present" else []:
-        if len(link.get("interface", "")) > 15:
-            return "link to %s: interface name %r is longer than 15 characters" % (link.get("peer"), link.get("interface"))
-        if link.get("connection") == "wireguard":
-            try:
-                keys.decode_key(link.get("public_key") or "")
-            except ValueError as exc:
-                return "link to %s: public key %r %s" % (link.get("peer"), link.get("public_key"), exc)
-    return None
-
+    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge
 
 def main():
     module = AnsibleModule(
@@ -110,9 +86,10 @@ def main():
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib("pyroute2"))
     resource, state = module.params["resource"], module.params["state"]
-    problem = validate(resource, state)
-    if problem:
-        module.fail_json(msg=problem)
+    try:
+        validate(resource, state)
+    except GridnetError as exc:
+        module.fail_json(msg=str(exc))
     private_key = None
     if state == "present" and any(c.get("connection") == "wireguard" for c in resource["connected"]):
         try:
@@ -128,7 +105,7 @@ def main():
         result = converge(resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
                           module.params["wireguard_go"],
                           record={k: module.params[k] for k in ("key_dir", "wireguard_backend", "wireguard_go")})
-    except (ResourceError, WireGuardError, keys.NoX25519) as exc:
+    except GridnetError as exc:
         module.fail_json(msg="network %r: %s" % (resource["netid"], exc))
     module.exit_json(
         changed=bool(result["changes"]),

@@ -61,13 +61,15 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_
 
 if netns.HAS_PYROUTE2:
     from pyroute2 import IPRoute
-    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import public_view, read_state
+    from ansible_collections.gridnet.tenant.plugins.module_utils.converge import display, public
+    from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import read_state
 
 
 def describe(node, namespace, wireguard_go):
     names = names_for_tag(tag_of_namespace(namespace))
     state = read_state(node, dict(names, vxlan=None), wireguard_binary=wireguard_go)
-    view = public_view(state)
+    view = display(public(state))
+    view["wireguard"] = dict(sorted(view["wireguard"].items()))
     for name, link in view["wireguard"].items():
         if link.get("peer") is not None and "public_keys" not in link["peer"]:
             link["peer"] = dict(link["peer"], last_handshake=state["wireguard"][name].get("_last_handshake", 0))

@@ -80,7 +80,8 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PY
 
 if HAS_PYROUTE2:
     from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
-    from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import ConvergeError, apply_changes
+    from ansible_collections.gridnet.tenant.plugins.module_utils.converge import apply_changes
+    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
 
 def main():
@@ -106,7 +107,7 @@ def main():
     if not module.check_mode:
         try:
             apply_changes(changes, (OSError, subprocess.CalledProcessError))
-        except ConvergeError as exc:
+        except GridnetError as exc:
             module.fail_json(msg="node agent: %s" % exc)
     texts = [c.text for c in changes]
     module.exit_json(changed=bool(texts), changes=texts,

@@ -52,8 +52,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
 
 if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import ConvergeError
-    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import prune
+    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
+    from ansible_collections.gridnet.tenant.plugins.module_utils.prune import prune
 
 
 def main():
@@ -68,7 +68,7 @@ def main():
         module.fail_json(msg=missing_required_lib("pyroute2"))
     try:
         result = prune(module.params["keep"], module.check_mode, module.params["wireguard_go"])
-    except ConvergeError as exc:
+    except GridnetError as exc:
         module.fail_json(msg="pruning network resources: %s" % exc)
     module.exit_json(changed=bool(result["changes"]), changes=result["changes"], removed=result["removed"],
                      diff={"before": {"remove": result["removed"]}, "after": {"remove": []}})

@@ -50,7 +50,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
 
 if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import ConvergeError
+    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
     from ansible_collections.gridnet.tenant.plugins.module_utils.upstream import converge
 
 
@@ -63,7 +63,7 @@ def main():
         module.fail_json(msg=missing_required_lib("pyroute2"))
     try:
         result = converge(module.params["routes"], module.check_mode)
-    except ConvergeError as exc:
+    except GridnetError as exc:
         module.fail_json(msg="upstream routes: %s" % exc)
     module.exit_json(changed=bool(result["changes"]), changes=result["changes"], routes=result["after"],
                      diff={"before": result["before"], "after": result["after"]})

@@ -59,8 +59,8 @@ class Farm(object):
         lab.run(inet, ["ip", "route", "add", "default", "via", "2001:db8:fe::1"])
         lab.run(inet, ["ip", "route", "add", "default", "via", "198.51.100.1"])
 
-    def module(self, node, name, check=False, **args):
-        return labtools.run_module(self.pids[node], name, args, COLLECTIONS, check)
+    def module(self, node, name, check=False, prelude=None, **args):
+        return labtools.run_module(self.pids[node], name, args, COLLECTIONS, check, prelude)
 
     def keys(self, netid="net1"):
         out = {}

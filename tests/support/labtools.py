@@ -13,14 +13,20 @@ from ansible_collections.gridnet.tenant.plugins.module_utils import workload
 from ansible_collections.gridnet.tenant.plugins.module_utils.lab import LabError, run
 
 
-def run_module(pid, name, args, collections_path, check=False):
-    """Run one of the collection's modules inside a lab node, as Ansible would; its JSON result."""
+def run_module(pid, name, args, collections_path, check=False, prelude=None):
+    """Run one of the collection's modules inside a lab node, as Ansible would; its JSON result.
+
+    prelude: Python run in the module's process first (a test that breaks one step on purpose).
+    """
     payload = {"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check, _ansible_diff=True)}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(payload, handle)
+    module = "ansible_collections.gridnet.tenant.plugins.modules." + name
+    argv = [sys.executable, "-m", module, handle.name] if prelude is None else \
+        [sys.executable, "-c", prelude + "\nimport runpy, sys\nname = sys.argv.pop(1)\n"
+         "runpy.run_module(name, run_name='__main__', alter_sys=True)", module, handle.name]
     try:
-        result = run(pid, [sys.executable, "-m", "ansible_collections.gridnet.tenant.plugins.modules." + name,
-                           handle.name], check=False, env=dict(os.environ, PYTHONPATH=collections_path))
+        result = run(pid, argv, check=False, env=dict(os.environ, PYTHONPATH=collections_path))
     finally:
         os.unlink(handle.name)
     try:

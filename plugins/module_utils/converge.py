@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one shape of every converge on a node: desired, read, diff, apply, read back.
+
+A Target (a network resource, an exit, the upstream routes) states what it
+wants and reads what the kernel has, in the same shape; its changes are a list
+of Change objects (text for the user, a callable for the kernel). converge()
+applies them in order unless in check mode, then reads the state back: a
+difference from the desired state fails, naming what did not take.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import ApplyError, GridnetError
+
+ROUTE_FIELDS = ("via", "dev", "metric")  # a route record's fields, in the order they read
+
+
+class Change(object):
+    def __init__(self, text, apply):
+        self.text = text
+        self.apply = apply
+
+
+class Target(object):
+    """What a node module converges. Subclasses fill in the four steps; see converge()."""
+
+    apply_errors = (OSError,)  # what an apply step may raise besides GridnetError
+
+    def desired(self):
+        raise NotImplementedError
+
+    def read(self):
+        raise NotImplementedError
+
+    def changes(self, desired, actual):
+        """Ordered changes from actual to desired; refuses (NodeError) what would fail half-way."""
+        raise NotImplementedError
+
+    def comparable(self, desired, actual):
+        """The actual state as compared with the desired one: bookkeeping keys (leading _) dropped."""
+        return public(actual)
+
+    def close(self):
+        """Release what the changes opened (a namespace handle)."""
+
+
+def public(state):
+    """A state without bookkeeping keys, at any depth."""
+    if isinstance(state, dict):
+        return {k: public(v) for k, v in state.items() if not (isinstance(k, str) and k.startswith("_"))}
+    return state
+
+
+def apply_changes(changes, errors=(OSError,)):
+    """Apply in order; the first failure names the change that failed."""
+    for change in changes:
+        try:
+            change.apply()
+        except GridnetError as exc:
+            raise ApplyError("%s failed: %s" % (change.text, exc))
+        except errors as exc:
+            raise ApplyError("%s failed: %s" % (change.text, exc))
+
+
+def differences(want, have, path=""):
+    """Where `have` is not `want`: one line per leaf, with its path."""
+    if isinstance(want, dict) and isinstance(have, dict):
+        lines = []
+        for key in sorted(set(want) | set(have), key=str):
+            lines += differences(want.get(key), have.get(key), "%s %s" % (path, key) if path else str(key))
+        return lines
+    if want == have:
+        return []
+    return ["%s: wanted %s, found %s" % (path, _show(want), _show(have))]
+
+
+def route_text(record):
+    """How a route record reads in change lists and returned states: "via X dev Y metric N"."""
+    return " ".join("%s %s" % (field, record[field]) for field in ROUTE_FIELDS if field in record)
+
+
+def _show(value):
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict) and "via" in value:
+        return route_text(value)
+    return repr(value)
+
+
+def display(state):
+    """A state as modules return it: routes read as text."""
+    if isinstance(state, dict) and isinstance(state.get("routes"), dict):
+        return dict(state, routes={dst: route_text(r) for dst, r in state["routes"].items()})
+    return state
+
+
+def converge(target, check_mode=False, extra=()):
+    """Bring target to its desired state. Returns {"changes", "before", "after"}.
+
+    `extra` are changes outside the kernel state (the node's records), applied last.
+    In check mode "after" is the prediction; otherwise it is what was read back.
+    """
+    try:
+        desired = target.desired()
+        actual = target.read()
+        changes = target.changes(desired, actual) + list(extra)
+        before = target.comparable(desired, actual)
+        after = public(desired)
+        if changes and not check_mode:
+            apply_changes(changes, target.apply_errors)
+            after = target.comparable(desired, target.read())
+            wrong = differences(public(desired), after)
+            if wrong:
+                raise ApplyError("applied, but the state read back differs: %s" % "; ".join(wrong))
+    finally:
+        target.close()
+    return {"changes": [c.text for c in changes], "before": display(before), "after": display(after)}

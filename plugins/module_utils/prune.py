@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The whole node cleaned: every network resource of ours that is not to be kept, removed.
+
+A network the node left (or that was deleted) leaves its namespace, links,
+bridge, veth, workload and records behind; they are found by their name
+prefixes (names.py) and removed the way resource.py removes one resource.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records
+from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
+from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import NetlinkError
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import removal_changes
+
+try:
+    from pyroute2 import IPRoute
+except ImportError:  # reported by the modules through missing_required_lib
+    IPRoute = None
+
+
+def _tags_on_node(node):
+    """Tags of every resource of ours with anything left here: namespaces, workloads, links, records."""
+    namespaces = netns.listed()
+    workloads = {n[len(PREFIXES["workload"]):] for n in namespaces if n.startswith(PREFIXES["workload"])}
+    tags = ({tag_of_namespace(n) for n in namespaces} | workloads) - {None}
+    for link in node.get_links():  # a bridge or veth left without its namespace
+        name = link.get_attr("IFLA_IFNAME")
+        for kind_name in ("bridge", "veth_host"):
+            if name.startswith(PREFIXES[kind_name]):
+                tags.add(name[len(PREFIXES[kind_name]):])
+    known, _ = records.recorded()
+    tags |= {tag_of_namespace(r["namespace"]) for r in known} - {None}
+    return tags, workloads
+
+
+def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
+    """Remove every network resource of ours on this node whose namespace is not in `keep`."""
+    keep = set(keep)
+    with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node:
+        tags, workloads = _tags_on_node(node)
+        stale = sorted(t for t in tags if PREFIXES["namespace"] + t not in keep)
+        changes = []
+        for tag in stale:
+            resource = names_for_tag(tag)
+            actual = {"namespace": netns.exists(resource["namespace"])}
+            changes += removal_changes(resource, actual, node, wireguard_binary)
+            for kind_name in records.KINDS:
+                forget = records.forget_change(kind_name, resource["namespace"])
+                changes += [forget] if forget else []
+            if tag in workloads:
+                changes.append(Change("remove workload %s" % resource["workload"],
+                                      lambda name=resource["workload"]: netns.remove(name)))
+        if not check_mode:
+            apply_changes(changes, (NetlinkError, OSError))
+    return {"changes": [c.text for c in changes], "removed": [PREFIXES["namespace"] + t for t in stale]}
