@@ -1,15 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action: the allocation ledger, on the controller (docs in plugins/modules/ledger.py)."""
+"""Action: the allocation ledger, on the controller (docs in plugins/modules/ledger.py).
+
+The one place where a run's ledger cycle is put together: under the file's
+lock, read (ledger_file), plan (mesh), record or settle (ledger), write.
+"""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger, ledger_file
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_table import table_lines, rows
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
 
 
 ARGUMENT_SPEC = dict(
@@ -19,6 +25,33 @@ ARGUMENT_SPEC = dict(
     plaintext=dict(type="bool", default=False),
     applied=dict(type="list", elements="str", default=[]),
 )
+
+
+def _cycle(path, change, vault, plaintext, check):
+    """Read, change and (unless nothing changed, or in check mode) write under one lock.
+
+    change(current) returns (new ledger, what to report). Returns (report, before, after, changed).
+    """
+    with ledger_file.Locked(path, check=check):
+        current = ledger_file.read(path, vault)
+        new, report = change(current)
+        changed = new != current
+        if changed and not check:
+            ledger_file.write(path, new, vault, plaintext)
+    return report, current, new, changed
+
+
+def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False, check=False):
+    """Plan from the inventory and the ledger, and record what the plan hands out. Returns (plan, before, after, changed)."""
+    def change(current):
+        planned = plan(networks, hostvars, groups, ledger.public_keys(current, hostvars), ledger.assignments(current))
+        return ledger.record(current, planned), planned
+    return _cycle(path, change, vault, plaintext, check)
+
+
+def settle_file(path, applied, inventory_hosts, vault=None, plaintext=False, check=False):
+    """Release what was removed and applied. Returns (released, before, after, changed)."""
+    return _cycle(path, lambda current: ledger.settle(current, applied, inventory_hosts), vault, plaintext, check)
 
 
 class ActionModule(ActionBase):
@@ -38,21 +71,21 @@ class ActionModule(ActionBase):
         hostvars, groups = task_vars.get("hostvars", {}), task_vars.get("groups", {})
         try:
             if state == "show":
-                current = ledger.read(path, vault)
-                return dict(result, changed=False, rows=ledger.rows(current), lines=ledger.table_lines(current))
+                current = ledger_file.read(path, vault)
+                return dict(result, changed=False, rows=rows(current), lines=table_lines(current))
             if state == "plan":
-                planned, current, new, changed = ledger.allocate(
-                    path, args["networks"], hostvars, groups, vault, plaintext, check)
+                planned, current, new, changed = allocate(path, args["networks"], hostvars, groups, vault,
+                                                          plaintext, check)
                 released = []
             else:
-                released, current, new, changed = ledger.settle_file(
-                    path, args["applied"], list(hostvars), vault, plaintext, check)
+                released, current, new, changed = settle_file(path, args["applied"], list(hostvars), vault,
+                                                              plaintext, check)
         except PlanError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc)
         except OSError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s: %s" % (path, exc))
-        result.update(changed=changed, released=released, diff={"before": ledger.table_lines(current),
-                                                                 "after": ledger.table_lines(new)})
+        result.update(changed=changed, released=released, diff={"before": table_lines(current),
+                                                                 "after": table_lines(new)})
         if state == "plan":
             result["plan"] = planned
         return result

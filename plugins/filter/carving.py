@@ -5,19 +5,15 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.gridnet.tenant.plugins.filter.mesh import require_netaddr
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import carving
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors
 
 
+@filter_errors
 def carve(pool, prefixlen, keys, existing=None, released=None):
     require_netaddr()
-    try:
-        return carving.carve(pool, int(prefixlen), list(keys), existing or {}, released or ())
-    except PlanError as exc:
-        raise AnsibleFilterError("gridnet.tenant.carve: %s" % exc)
+    return carving.carve(pool, int(prefixlen), list(keys), existing or {}, released or ())
 
 
 class FilterModule(object):

@@ -14,8 +14,8 @@ try:
 except ImportError:
     HAS_NETADDR = False
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import inventory, mesh
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors
 
 
 def require_netaddr():
@@ -23,23 +23,19 @@ def require_netaddr():
         raise AnsibleFilterError(missing_required_lib("netaddr"))
 
 
+@filter_errors
 def plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
     require_netaddr()
-    try:
-        return mesh.plan(networks, hostvars, groups, public_keys, assignments)
-    except PlanError as exc:
-        raise AnsibleFilterError("gridnet.tenant.plan: %s" % exc)
+    return mesh.plan(networks, hostvars, groups, public_keys, assignments)
 
 
+@filter_errors
 def networks_of(networks, node, hostvars, groups=None):
     """Netids of the networks `node` is a member (or the exit) of: what the key step needs before any plan."""
-    try:
-        return sorted(
-            str(net["netid"]) for net in networks
-            if node == (net.get("exit") or {}).get("node")
-            or node in inventory.resolve_members(net.get("netid"), net.get("members"), hostvars, groups))
-    except PlanError as exc:
-        raise AnsibleFilterError("gridnet.tenant.networks_of: %s" % exc)
+    return sorted(
+        str(net["netid"]) for net in networks
+        if node == (net.get("exit") or {}).get("node")
+        or node in inventory.resolve_members(net.get("netid"), net.get("members"), hostvars, groups))
 
 
 class FilterModule(object):

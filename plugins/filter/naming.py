@@ -5,20 +5,9 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.module_utils.rules import check_public_key
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import naming
-
-
-def _checked(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except PlanError as exc:
-            raise AnsibleFilterError("gridnet.tenant.%s: %s" % (function.__name__, exc))
-    wrapper.__name__ = function.__name__
-    return wrapper
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors as _checked
 
 
 @_checked
@@ -28,7 +17,7 @@ def resource_names(netid, tag=None):
 
 @_checked
 def wireguard_ifname(public_key):
-    naming.validate_public_key(public_key, "wireguard_ifname")
+    check_public_key(public_key, "wireguard_ifname")
     return naming.wireguard_ifname(public_key)
 
 

@@ -6,20 +6,25 @@
 from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import picture, verify
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors
 
 
+@filter_errors
 def probes(plan, internet=None):
     return verify.probes(plan, internet)
 
 
+@filter_errors
 def connectivity_matrix(results, plan, internet=None):
     return verify.matrix(plan, results, internet)
 
 
+@filter_errors
 def plan_summary(plan):
     return verify.summary(plan)
 
 
+@filter_errors
 def mesh_svg(plan, title="gridnet.tenant mesh"):
     return picture.mesh_svg(plan, title)
 

@@ -24,7 +24,7 @@ import time
 from ansible_collections.gridnet.tenant.plugins.module_utils import agent, netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
-from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import INOTIFY_SYSCTL
+from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard_go import INOTIFY_SYSCTL
 
 AGENT_DIR = "/var/lib/gridnet-tenant/agent"
 LAUNCHER = "gridnet-tenant-agent"

@@ -33,3 +33,7 @@ class NodeError(GridnetError):
 
 class ApplyError(GridnetError):
     """A change failed part-way, or the state read back after applying is not the desired one."""
+
+
+class WireGuardError(NodeError):
+    """A WireGuard back end cannot do what it is asked (wireguard.py, wireguard_go.py)."""

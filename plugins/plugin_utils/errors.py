@@ -1,13 +1,29 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one error type of the planning code."""
+"""The planner's error, and the one way a filter turns it into a task failure.
+
+PlanError is module_utils.errors.InputError under the name the planning code
+uses: the rules shared with the nodes (module_utils/rules.py) raise it too.
+"""
 
 from __future__ import annotations
 
+import functools
 
-class PlanError(ValueError):
-    """Bad input found while planning. The message names the offending item.
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError as PlanError
 
-    Raised before any host is touched; filters turn it into AnsibleFilterError.
-    """
+
+def filter_errors(function):
+    """A filter whose PlanError fails the task as "gridnet.tenant.NAME: message"."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        from ansible.errors import AnsibleFilterError  # controller only; the planner itself does not need Ansible
+        try:
+            return function(*args, **kwargs)
+        except PlanError as exc:
+            raise AnsibleFilterError("gridnet.tenant.%s: %s" % (function.__name__, exc))
+    return wrapper
+
+
+__all__ = ["PlanError", "filter_errors"]

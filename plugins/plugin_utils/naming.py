@@ -12,18 +12,16 @@ See docs/naming.md for the scheme.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import WIREGUARD_PREFIX, names_for_tag
+from ansible_collections.gridnet.tenant.plugins.module_utils.rules import IFNAME_MAX, check_ifname
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 
-IFNAME_MAX = 15  # IFNAMSIZ - 1 (the kernel keeps a trailing NUL)
 TAG_LENGTH = 6
-TAG_MAX = 11  # longest user tag that still fits "gtb-" + tag in 15 characters
+TAG_MAX = IFNAME_MAX - 4  # longest user tag that still fits "gtb-" + tag in 15 characters
 _TAG_RE = re.compile(r"^[a-z0-9]+$")
-_IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 VNI_MAX = (1 << 24) - 1
 
 
@@ -52,17 +50,6 @@ def net_tag(netid, tag=None):
             "(it becomes part of 15-character interface names)" % (netid, tag, TAG_MAX)
         )
     return tag
-
-
-def check_ifname(name, what):
-    if len(name) > IFNAME_MAX:
-        raise PlanError(
-            "%s: interface name %r is %d characters, the kernel allows %d"
-            % (what, name, len(name), IFNAME_MAX)
-        )
-    if not _IFNAME_RE.match(name):
-        raise PlanError("%s: interface name %r has characters the kernel refuses" % (what, name))
-    return name
 
 
 def resource_names(tag):
@@ -116,16 +103,3 @@ def exit_table(tag):
 def preferred_slot(size, *parts):
     """Where a value would go if nothing else were there: stable across additions."""
     return digest_int(*parts) % size
-
-
-def validate_public_key(key, what):
-    """A WireGuard public key is the base64 of exactly 32 bytes."""
-    if not isinstance(key, str):
-        raise PlanError("%s: public key must be a string, got %r" % (what, type(key).__name__))
-    try:
-        raw = base64.b64decode(key.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise PlanError("%s: public key %r is not valid base64" % (what, key))
-    if len(raw) != 32:
-        raise PlanError("%s: public key %r decodes to %d bytes, WireGuard keys are 32" % (what, key, len(raw)))
-    return key

@@ -11,7 +11,8 @@ import textwrap
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger
+from ansible_collections.gridnet.tenant.plugins.action import ledger as ledger_action
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger_file, ledger_table
 
 from inventory_factory import fake_public_key, farm
 
@@ -32,36 +33,36 @@ def inventory(nodes, netid="net1", allocation="2001:db8:100::/40"):
 def test_encrypted_file_shows_no_prefix_netid_or_key(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(3, netid="acme-secret")
-    planned, _, after, changed = ledger.allocate(path, networks, hostvars, groups, vault())
+    planned, _, after, changed = ledger_action.allocate(path, networks, hostvars, groups, vault())
     raw = open(path).read()
     assert changed and raw.startswith("$ANSIBLE_VAULT;1.1;AES256")
     for clear in ["acme-secret", "2001:db8", "10.40.", fake_public_key("dc0", "acme-secret")] + \
             [r["prefix"].split("::")[0] for r in planned["assignments"]["networks"]["acme-secret"]["resources"].values()]:
         assert clear not in raw
-    assert ledger.read(path, vault()) == after
+    assert ledger_file.read(path, vault()) == after
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
 
 
 def test_plaintext_only_when_asked(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    with pytest.raises(ledger.LedgerError, match="no vault secret is configured.*gridnet_tenant_ledger_plaintext"):
-        ledger.allocate(path, networks, hostvars, groups, None)
+    with pytest.raises(ledger_file.LedgerError, match="no vault secret is configured.*gridnet_tenant_ledger_plaintext"):
+        ledger_action.allocate(path, networks, hostvars, groups, None)
     assert not os.path.exists(path)
-    ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     assert "net1" in open(path).read()
 
 
 def test_wrong_vault_password_fails_clearly_and_writes_nothing(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    ledger.allocate(path, networks, hostvars, groups, vault())
+    ledger_action.allocate(path, networks, hostvars, groups, vault())
     before = open(path, "rb").read()
     networks, hostvars, groups = inventory(3)
-    with pytest.raises(ledger.LedgerError, match="cannot be decrypted with the configured vault secret"):
-        ledger.allocate(path, networks, hostvars, groups, vault(b"wrong"))
-    with pytest.raises(ledger.LedgerError, match="encrypted with Ansible Vault and no vault secret"):
-        ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    with pytest.raises(ledger_file.LedgerError, match="cannot be decrypted with the configured vault secret"):
+        ledger_action.allocate(path, networks, hostvars, groups, vault(b"wrong"))
+    with pytest.raises(ledger_file.LedgerError, match="encrypted with Ansible Vault and no vault secret"):
+        ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     assert open(path, "rb").read() == before
 
 
@@ -69,23 +70,23 @@ def test_corrupt_ledger_fails_clearly_and_is_left_alone(tmp_path):
     path = tmp_path / "ledger.yml"
     path.write_text("gridnet_tenant_ledger: [unclosed\n")
     networks, hostvars, groups = inventory(2)
-    with pytest.raises(ledger.LedgerError, match="is corrupt"):
-        ledger.allocate(str(path), networks, hostvars, groups, None, plaintext=True)
+    with pytest.raises(ledger_file.LedgerError, match="is corrupt"):
+        ledger_action.allocate(str(path), networks, hostvars, groups, None, plaintext=True)
     assert path.read_text() == "gridnet_tenant_ledger: [unclosed\n"
 
 
 def test_check_mode_writes_nothing(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    _, _, _, changed = ledger.allocate(path, networks, hostvars, groups, vault(), check=True)
+    _, _, _, changed = ledger_action.allocate(path, networks, hostvars, groups, vault(), check=True)
     assert changed and not os.path.exists(path)
 
 
 def test_check_mode_creates_no_lock_file_or_directory(tmp_path):
     path = str(tmp_path / "group_vars" / "all" / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    ledger.allocate(path, networks, hostvars, groups, vault(), check=True)
-    ledger.settle_file(path, [], list(hostvars), vault(), check=True)
+    ledger_action.allocate(path, networks, hostvars, groups, vault(), check=True)
+    ledger_action.settle_file(path, [], list(hostvars), vault(), check=True)
     assert os.listdir(str(tmp_path)) == []
 
 
@@ -97,7 +98,7 @@ def _allocate_many(path, worker, rounds, queue):
         netid = "w%d-r%d" % (worker, round_number)
         networks, hostvars, groups = inventory(1, netid=netid, allocation="2001:db8:100::/44")
         mine.append(networks[0])
-        planned, _, _, _ = ledger.allocate(path, list(mine), hostvars, groups, None, plaintext=True)
+        planned, _, _, _ = ledger_action.allocate(path, list(mine), hostvars, groups, None, plaintext=True)
         handed += [(n, planned["assignments"]["networks"][n]["block"]) for n in [m["netid"] for m in mine]]
     queue.put(handed)
 
@@ -115,20 +116,20 @@ def test_concurrent_allocations_never_hand_out_the_same_prefix(tmp_path):
     for block_of in handed:
         for netid, block in block_of:
             assert owner.setdefault(block, netid) == netid, "%s handed to %s and %s" % (block, owner[block], netid)
-    final = ledger.read(path)
+    final = ledger_file.read(path)
     assert len(final["networks"]) == 12 and len({n["block"] for n in final["networks"].values()}) == 12
 
 
 def test_a_run_killed_mid_write_leaves_the_previous_ledger_intact(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     before = open(path).read()
     # A writer that stops for good between writing its new file and putting it in place.
     script = textwrap.dedent("""
         import os, sys, time
         sys.path[:0] = %r
-        from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger
+        from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger_file as ledger
         real = os.fsync
         def stall(fd):
             real(fd)
@@ -144,28 +145,28 @@ def test_a_run_killed_mid_write_leaves_the_previous_ledger_intact(tmp_path):
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait()
     assert open(path).read() == before
-    assert ledger.read(path)["networks"]["net1"]["block"] != "2001:db8:ffff::/48"
+    assert ledger_file.read(path)["networks"]["net1"]["block"] != "2001:db8:ffff::/48"
 
 
 def test_removal_is_reserved_until_applied_then_released_and_reused_last(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(4)
-    first, _, _, _ = ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    first, _, _, _ = ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     gone_prefix = first["assignments"]["networks"]["net1"]["resources"]["dc3"]["prefix"]
     networks[0]["members"] = ["dc0", "dc1", "dc2", "gw1"]
     groups["dc"].remove("dc3")
-    ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
-    assert ledger.read(path)["networks"]["net1"]["resources"]["dc3"]["state"] == "removing"
+    ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    assert ledger_file.read(path)["networks"]["net1"]["resources"]["dc3"]["state"] == "removing"
     # not applied on dc3 (not in the play): still reserved
-    released, _, _, _ = ledger.settle_file(path, ["dc0", "dc1", "dc2", "gw1"], list(hostvars), None, True)
+    released, _, _, _ = ledger_action.settle_file(path, ["dc0", "dc1", "dc2", "gw1"], list(hostvars), None, True)
     assert released == []
-    released, _, after, _ = ledger.settle_file(path, ["dc0", "dc1", "dc2", "dc3", "gw1"], list(hostvars), None, True)
+    released, _, after, _ = ledger_action.settle_file(path, ["dc0", "dc1", "dc2", "dc3", "gw1"], list(hostvars), None, True)
     assert released == ["net1/dc3 %s" % gone_prefix] and after["released"]["prefixes"]["net1"] == [gone_prefix]
     assert "dc3" not in after["ports"] and all("dc3" not in p.get("net1", {}) for p in after["ports"].values())
     # a newcomer whose preferred slot is the released one gets another
     hostvars["dc3-again"] = dict(hostvars["dc3"], gridnet_tenant_public_keys={"net1": fake_public_key("x", "net1")})
     networks[0]["members"].append("dc3-again")
-    again, _, _, _ = ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    again, _, _, _ = ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     assert again["assignments"]["networks"]["net1"]["resources"]["dc3-again"]["prefix"] != gone_prefix
 
 
@@ -178,8 +179,8 @@ def test_ten_runs_of_adding_and_removing_nodes_never_renumber_a_survivor(tmp_pat
     seen = {}
     for run in range(10):
         networks[0]["members"] = sorted(members | {"gw1"})
-        planned, _, _, _ = ledger.allocate(path, networks, hostvars, groups, vault(), plaintext=False)
-        ledger.settle_file(path, sorted(hostvars), list(hostvars), vault())
+        planned, _, _, _ = ledger_action.allocate(path, networks, hostvars, groups, vault(), plaintext=False)
+        ledger_action.settle_file(path, sorted(hostvars), list(hostvars), vault())
         net = planned["assignments"]["networks"]["net1"]
         ports = planned["assignments"]["ports"]
         for node in members | {"gw1"}:
@@ -196,14 +197,14 @@ def test_ten_runs_of_adding_and_removing_nodes_never_renumber_a_survivor(tmp_pat
         leaving = rng.sample(sorted(members), 2)
         joining = rng.sample(sorted(set(pool) - members), 2)
         members = (members - set(leaving)) | set(joining)
-    prefixes = [r["prefix"] for r in ledger.read(path, vault())["networks"]["net1"]["resources"].values()]
+    prefixes = [r["prefix"] for r in ledger_file.read(path, vault())["networks"]["net1"]["resources"].values()]
     assert len(prefixes) == len(set(prefixes))
 
 
 def test_table_has_network_node_prefix_subnet_ports_state(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    ledger.allocate(path, networks, hostvars, groups, None, plaintext=True)
-    lines = ledger.table_lines(ledger.read(path))
+    ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    lines = ledger_table.table_lines(ledger_file.read(path))
     assert lines[0].split() == ["NETWORK", "NODE", "PREFIX", "IPV4", "PORTS", "STATE"]
     assert any(line.startswith("net1") and "dc0" in line and "active" in line for line in lines)

@@ -3,6 +3,7 @@ import ipaddress
 import pytest
 from hypothesis import given, strategies as st
 
+from ansible_collections.gridnet.tenant.plugins.module_utils import rules
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import naming
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from inventory_factory import fake_public_key
@@ -44,7 +45,7 @@ def test_longest_tag_fits():
 
 def test_overlong_interface_name_is_refused():
     with pytest.raises(PlanError, match="16 characters"):
-        naming.check_ifname("x" * 16, "test")
+        rules.check_ifname("x" * 16, "test")
 
 
 @given(st.text(min_size=1, max_size=20), netids)
@@ -61,9 +62,9 @@ def test_link_local_is_a_valid_fe80_address(node, netid):
 ])
 def test_malformed_public_key_is_refused_by_name(key, message):
     with pytest.raises(PlanError, match=message):
-        naming.validate_public_key(key, "node n1")
+        rules.check_public_key(key, "node n1")
 
 
 def test_valid_public_key_passes():
     key = fake_public_key("n1", "acme")
-    assert naming.validate_public_key(key, "node n1") == key
+    assert rules.check_public_key(key, "node n1") == key

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Allocation: every number the plan hands out, kept once handed out.
+
+Blocks per network from its exit's allocation, a /64 (and a /24) per member
+from its network's block, a VXLAN id per network, a listen port per WireGuard
+link end. Each honours the assignments of earlier runs (the ledger) and
+reuses released values only once nothing else is free (carving.py).
+"""
+
+from __future__ import annotations
+
+try:
+    import netaddr
+except ImportError:  # pragma: no cover - reported by the filter plugins
+    netaddr = None
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import carve, pick_number
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import VNI_MAX, digest_int
+
+
+def carve_blocks(nets, gateways, existing_networks, released_blocks=()):
+    """One block per network from its exit's allocation."""
+    pools = {}
+    for gateway in sorted(gateways.values()):
+        key = str(gateway.allocation)
+        if key in pools and pools[key][0].network_prefixlen != gateway.network_prefixlen:
+            raise PlanError(
+                "hosts %s and %s share allocation %s with different network_prefixlen"
+                % (pools[key][0].node, gateway.node, key)
+            )
+        pools.setdefault(key, (gateway, []))
+    for key_a in pools:
+        for key_b in pools:
+            a, b = pools[key_a][0].allocation, pools[key_b][0].allocation
+            if key_a < key_b and (a in b or b in a):
+                raise PlanError(
+                    "allocations overlap: %s (host %s) and %s (host %s)"
+                    % (a, pools[key_a][0].node, b, pools[key_b][0].node)
+                )
+    for net in nets:
+        pools[str(gateways[net.exit_node].allocation)][1].append(net.netid)
+    blocks = {}
+    for gateway, netids in pools.values():
+        held = {}
+        for netid, record in existing_networks.items():
+            block = record.get("block")
+            if block and (netid in netids or _inside(block, gateway.allocation)):
+                held[netid] = block
+        released = [b for b in released_blocks if _inside(b, gateway.allocation)]
+        blocks.update(carve(gateway.allocation, gateway.network_prefixlen, netids, held, released,
+                            what="allocation of %s" % gateway.node, salt="block"))
+    return blocks
+
+
+def _inside(prefix, pool):
+    try:
+        return netaddr.IPNetwork(prefix) in pool
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return False  # malformed: carve() reports it for the network that holds it
+
+
+def carve_resources(net, block, existing_networks, released):
+    """({member: /64}, {member: /24} or None) of one network, held ones kept."""
+    held = (existing_networks.get(net.netid) or {}).get("resources") or {}
+    prefixes = carve(
+        block, 64, net.members,
+        {n: r["prefix"] for n, r in held.items() if r.get("prefix")},
+        (released.get("prefixes") or {}).get(net.netid) or (),
+        what="network %r: block" % net.netid, salt="resource")
+    if net.ipv4_range is None:
+        return prefixes, None
+    subnets = carve(
+        net.ipv4_range, 24, net.members,
+        {n: r["ipv4"] for n, r in held.items() if r.get("ipv4")},
+        (released.get("ipv4") or {}).get(net.netid) or (),
+        what="network %r: ipv4_range" % net.netid, salt="ipv4")
+    return prefixes, subnets
+
+
+def assign_vnis(nets, existing_networks):
+    vnis = {}
+    taken = set()
+    for netid, record in sorted(existing_networks.items()):
+        if record.get("vni") is not None:
+            vni = int(record["vni"])
+            if vni in taken:
+                raise PlanError("ledger: VXLAN id %d is assigned to two networks (one is %r)" % (vni, netid))
+            taken.add(vni)
+            vnis[netid] = vni
+    for net in sorted(nets, key=lambda n: n.netid):
+        if net.netid not in vnis:
+            vni = pick_number(1, VNI_MAX, "vni\x1f" + net.netid, taken, "VXLAN ids")
+            taken.add(vni)
+            vnis[net.netid] = vni
+    return vnis
+
+
+def assign_ports(topologies, underlays, existing_ports):
+    """A listen port per WireGuard link, unique per node, kept once handed out.
+
+    existing_ports and the result are {node: {netid: {peer: port}}}. The
+    preferred port of a link mixes a hash of the node with a hash of the
+    (network, peer) key, each computed once, so planning stays linear in links.
+    Each port is also stored in its link's shared ports pair (topology.py).
+    """
+    existing_ports = existing_ports or {}
+    node_hash = {}
+    ports = {}
+    taken = {}
+    # Held ports first, on every node: a new link never takes a recorded port.
+    for topology in topologies:
+        for node in topology.members:
+            if node in taken:
+                continue
+            node_hash[node] = digest_int("port", node)
+            taken[node] = set()
+            ports[node] = {}
+            for netid, peers in (existing_ports.get(node) or {}).items():
+                for peer, port in peers.items():
+                    if int(port) in taken[node]:
+                        raise PlanError("ledger: node %r has port %d assigned twice" % (node, int(port)))
+                    taken[node].add(int(port))
+    for topology in topologies:
+        netid = topology.net.netid
+        key_hash = {m: digest_int("port", netid + "/" + m) for m in topology.members}
+        for node in topology.members:
+            held = (existing_ports.get(node) or {}).get(netid) or {}
+            low, high = underlays[node].port_range
+            size = high - low + 1
+            used = taken[node]
+            mine = ports[node][netid] = {}
+            own_hash = node_hash[node]
+            for peer, link, pair_ports, side in topology.adjacency[node]:  # in member order: no sort needed
+                if link.connection != "wireguard":
+                    continue
+                port = held.get(peer) if held else None
+                if port is None:
+                    if len(used) >= size:
+                        raise PlanError(
+                            "node %r: port_range %d-%d is exhausted (%d ports in use)" % (node, low, high, size))
+                    port = low + (own_hash + key_hash[peer]) % size
+                    while port in used:
+                        port = port + 1 if port < high else low
+                    used.add(port)
+                else:
+                    port = int(port)
+                pair_ports[side] = port
+                mine[peer] = port
+    return ports

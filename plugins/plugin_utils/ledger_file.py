@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The allocation ledger's storage: a vars file, locked, vault-encrypted, replaced atomically.
+
+The ledger is a vars file (``gridnet_tenant_ledger: {...}``), by default
+``group_vars/all/gridnet_tenant_ledger.yml`` of the inventory, encrypted whole
+with Ansible Vault when a vault secret is configured. Writes hold an exclusive
+lock for the whole read-plan-write (the ledger action), and replace the file
+atomically, so two runs never hand out the same prefix and a killed run leaves
+the previous ledger whole. Its content is ledger.py's.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+
+import yaml
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+
+VARIABLE = "gridnet_tenant_ledger"
+VERSION = 1
+VAULT_HEADER = "$ANSIBLE_VAULT;"
+LOCK_TIMEOUT = 120
+
+
+class LedgerError(PlanError):
+    pass
+
+
+def empty():
+    return {"version": VERSION, "networks": {}, "ports": {}, "released": {"blocks": [], "prefixes": {}, "ipv4": {}}}
+
+
+# ---------------------------------------------------------------- file: lock, read, write
+
+class Locked(object):
+    """A lock beside the ledger, held from reading to writing.
+
+    In check mode it only reads: a shared lock on the lock file when there is
+    one, and nothing at all created (no lock file, no directory) when there is none.
+    """
+
+    def __init__(self, path, timeout=LOCK_TIMEOUT, check=False):
+        self.path, self.timeout, self.check, self.handle = path + ".lock", timeout, check, None
+
+    def __enter__(self):
+        if self.check:
+            if not os.path.exists(self.path):
+                return self
+            self.handle = open(self.path, "r")
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self.handle = open(self.path, "a")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle, (fcntl.LOCK_SH if self.check else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                return self
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    self.handle.close()
+                    raise LedgerError("ledger %s is locked by another run for more than %d s"
+                                      % (self.path[:-5], self.timeout))
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+
+
+def read(path, vault=None):
+    """The ledger at path (empty when there is none). vault: an ansible VaultLib, or None."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        return empty()
+    text = raw.decode("utf-8", errors="replace")
+    if text.startswith(VAULT_HEADER):
+        if vault is None or not vault.secrets:
+            raise LedgerError("ledger %s is encrypted with Ansible Vault and no vault secret is configured "
+                              "(--vault-password-file, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE)" % path)
+        try:
+            text = vault.decrypt(raw).decode("utf-8")
+        except Exception as exc:  # AnsibleVaultError and friends: the message is the point
+            raise LedgerError("ledger %s cannot be decrypted with the configured vault secret: %s" % (path, exc))
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise LedgerError("ledger %s is corrupt (not YAML): %s" % (path, exc))
+    ledger = data.get(VARIABLE) if isinstance(data, dict) else None
+    if not isinstance(ledger, dict) or ledger.get("version") != VERSION:
+        raise LedgerError("ledger %s is corrupt: no %s mapping of version %d" % (path, VARIABLE, VERSION))
+    result = empty()
+    result.update(ledger)
+    return result
+
+
+def _plain(value):
+    """Plain Python types: Ansible's tagged strings and the like are not YAML-safe."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
+
+
+def render(ledger, vault=None, plaintext=False, path="ledger"):
+    """The file's bytes: vault-encrypted, or YAML only when plaintext was asked for."""
+    text = "# gridnet.tenant allocation ledger: written by the collection, do not edit by hand\n"
+    text += yaml.safe_dump({VARIABLE: _plain(ledger)}, default_flow_style=False, sort_keys=True)
+    if vault is not None and vault.secrets:
+        vault_id, secret = vault.secrets[0]
+        return vault.encrypt(text.encode("utf-8"), secret=secret, vault_id=vault_id)
+    if not plaintext:
+        raise LedgerError("no vault secret is configured to encrypt ledger %s; configure one "
+                          "(--vault-password-file, ANSIBLE_VAULT_PASSWORD_FILE) or set "
+                          "gridnet_tenant_ledger_plaintext: true to keep it in clear text" % path)
+    return text.encode("utf-8")
+
+
+def write(path, ledger, vault=None, plaintext=False):
+    """Replace the ledger atomically: a reader sees the old file or the new one, never half."""
+    write_atomic(path, render(ledger, vault, plaintext, path), mode=0o600, prefix=".gridnet-ledger-")

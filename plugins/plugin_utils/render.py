@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rendering: the per-node network resources and the exits, from topology and allocations.
+
+Each member gets its resource (names, addresses, every link with its peer,
+routes through relays and towards the exit); each network gets its exit
+(uplink, allow-list, port forwards). Names are checked here, where all of a
+node's interfaces are known. docs/data-model.md shows the shapes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import rules
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host_at
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import exit_table, uplink_mac, wireguard_ifname
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import underlay_address
+
+PERSISTENT_KEEPALIVE = 25
+VXLAN_PORT = 4789
+DEFAULT_V6 = "::/0"
+DEFAULT_V4 = "0.0.0.0/0"
+
+
+class Network(object):
+    """One network ready to render: its record, names, link-locals, addressing and (set later) topology."""
+
+    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block):
+        self.net, self.names, self.link_local = net, names, link_locals
+        self.prefixes, self.subnets, self.vni, self.block = prefixes, subnets, vni, block
+        self.topology = None
+        # per member: (its routed prefixes, its allowed IPs), as tuples of strings
+        self.addressing = {}
+        for peer in net.members:
+            routed = (prefixes[peer], subnets[peer]) if subnets is not None else (prefixes[peer],)
+            self.addressing[peer] = (routed, routed + (link_locals[peer] + "/128",))
+
+
+def peer_views(w, keys):
+    """What every node sees of each peer, the same from any side: built once per network.
+
+    Link entries share these objects; a full mesh has N*(N-1) of them, so each
+    entry stays at ten keys (the size at which CPython's dict doubles), holding
+    only strings, numbers and untracked tuples (see mesh.plan), so neither a view
+    nor its copies are ever tracked by the cyclic collector.
+    """
+    netid = w.net.netid
+    views = {}
+    for peer in w.topology.members:
+        routed, allowed = w.addressing[peer]
+        # every key a WireGuard link entry has, so an entry is a copy plus three stores (no resize)
+        views[peer] = {
+            "connection": "wireguard",
+            "peer": peer,
+            "prefixes": routed,
+            "peer_link_local": w.link_local[peer],
+            "interface": wireguard_ifname(keys[(netid, peer)]),
+            "public_key": keys[(netid, peer)],
+            "allowed_ips": allowed,
+            "mtu": None,
+            "listen_port": None,
+            "endpoint": None,
+        }
+    check_link_names(netid, views)
+    return views
+
+
+def endpoint_hosts(w):
+    """Each member's endpoint host part per IP version ("[v6]:" / "v4:"), built once."""
+    hosts = {}
+    for peer in w.topology.members:
+        u = w.topology.underlays[peer]
+        hosts[peer] = {6: "[%s]:" % u.ipv6 if u.ipv6 else None, 4: "%s:" % u.ipv4 if u.ipv4 else None}
+    return hosts
+
+
+def resource(w, node, views, hosts):
+    net, topology, names = w.net, w.topology, w.names
+    underlays = topology.underlays
+    underlay = underlays[node]
+    exit_node = net.exit_node
+    subnets_used = w.subnets is not None
+    connected = []
+    vxlan_peers = []
+    vxlan_family = None
+    interface_of = {}
+    relays = topology.relays  # without relays only the exit's entry is looked up again
+    append = connected.append
+    for peer, link, ports, side in topology.adjacency[node]:
+        if link.connection == "wireguard":
+            entry = views[peer].copy()
+            entry["mtu"] = link.mtu
+            entry["listen_port"] = ports[side]
+            if link.b_dials_a if side else link.a_dials_b:
+                entry["endpoint"] = hosts[peer][link.family] + str(ports[1 - side])
+        else:
+            view = views[peer]
+            entry = {
+                "connection": link.connection,
+                "peer": peer,
+                "prefixes": view["prefixes"],
+                "peer_link_local": view["peer_link_local"],
+                "interface": names["vxlan"],
+                "mtu": link.mtu,
+                "remote": underlay_address(underlays[peer], link.family),
+            }
+            vxlan_peers.append(entry)
+            vxlan_family = link.family
+        if relays or peer == exit_node:
+            interface_of[peer] = entry
+        append(entry)
+
+    # A direct peer's own prefixes are routed from its `connected` entry;
+    # `routes` holds what goes through a relay, and the default route.
+    routes = []
+    if relays:
+        for other in net.members:
+            if other != node and other not in interface_of:
+                hop = topology.relay(node, other)
+                _route_via(routes, interface_of[hop], w.link_local[hop], views[other]["prefixes"])
+    if node != exit_node:
+        hop = exit_node if exit_node in interface_of else topology.relay(node, exit_node)
+        _route_via(routes, interface_of[hop], w.link_local[hop],
+                   [DEFAULT_V6, DEFAULT_V4] if subnets_used and net.exit_ipv4 else [DEFAULT_V6])
+    mine = views[node]["prefixes"]
+    return {
+        "netid": net.netid,
+        "tag": net.tag,
+        "exit": exit_node,
+        "is_exit": node == exit_node,
+        "namespace": names["namespace"],
+        "bridge": names["bridge"],
+        "veth_host": names["veth_host"],
+        "veth_ns": names["veth_ns"],
+        "prefix": mine[0],
+        "gateway6": host_at(mine[0], 1),
+        "ipv4": mine[1] if subnets_used else None,
+        "gateway4": host_at(mine[1], 1) if subnets_used else None,
+        "link_local": w.link_local[node],
+        "mtu": topology.mtu,
+        # a node behind NAT keeps every mapping open; nobody can dial it
+        "persistent_keepalive": 0 if underlay.reachable else PERSISTENT_KEEPALIVE,
+        "vxlan": _vxlan(w, node, vxlan_peers, vxlan_family) if vxlan_peers else None,
+        "connected": connected,
+        "routes": routes,
+    }
+
+
+def _vxlan(w, node, vxlan_peers, family):
+    """The network's VXLAN device on this node; every VXLAN peer entry takes its MTU."""
+    mtu = min(e["mtu"] for e in vxlan_peers)
+    for entry in vxlan_peers:
+        entry["mtu"] = mtu
+    group, underlay = w.net.vxlan_group, w.topology.underlays[node]
+    if group is not None and (":" in group) != (family == 6):
+        raise PlanError("network %r: vxlan_group %s is not of the IP version the segment uses (IPv%d)"
+                        % (w.net.netid, group, family))
+    if group is not None and not underlay.l2_interface:
+        raise PlanError("host %s: gridnet_tenant_underlay.l2_interface is required for network %r's vxlan_group"
+                        % (node, w.net.netid))
+    return {
+        "name": w.names["vxlan"],
+        "vni": w.vni,
+        "port": VXLAN_PORT,
+        "local": underlay_address(underlay, family),
+        "mtu": mtu,
+        # multicast: peers are found through the group on the segment's interface, not fdb entries
+        "group": group,
+        "device": underlay.l2_interface if group is not None else None,
+    }
+
+
+def _route_via(routes, link, gateway, destinations):
+    """Route destinations over a link; a WireGuard link must also accept them as sources."""
+    for dst in destinations:
+        routes.append({"dst": dst, "interface": link["interface"], "gateway": gateway})
+    if link["connection"] == "wireguard":
+        link["allowed_ips"] = link["allowed_ips"] + tuple(destinations)
+
+
+def exit_entry(w, gateway):
+    net = w.net
+    return {
+        "netid": net.netid,
+        "node": net.exit_node,
+        "namespace": w.names["namespace"],
+        "block": w.block,
+        "gateway_address": net.exit_ipv6.split("/")[0],
+        "table": exit_table(net.tag),
+        "ipv6_nat": net.ipv6_nat,
+        "uplink": {
+            "name": w.names["uplink"],
+            "mac": uplink_mac(net.netid, net.exit_node),
+            # Neighbour Discovery for forwarded packets is sent from a link-local address
+            "link_local": w.link_local[net.exit_node],
+            "parent": gateway.parent,
+            "metric": gateway.metric,
+            "ipv6": {"address": net.exit_ipv6, "gateway": gateway.ipv6_gateway},
+            "ipv4": {"address": net.exit_ipv4, "gateway": gateway.ipv4_gateway} if net.exit_ipv4 else None,
+        },
+        "prefixes": [w.prefixes[m] for m in net.members],
+        "ipv4_subnets": [w.subnets[m] for m in net.members] if w.subnets else [],
+        "ipv4_range": str(net.ipv4_range) if net.ipv4_range is not None else None,
+        "ipv6_allow": allow_list(w),
+        "ipv4_dnat": forwards(w),
+    }
+
+
+def allow_list(w):
+    """The allow-list with member entries resolved to their /64, checked by the rule the exit applies too."""
+    entries = [{"prefix": e.prefix if e.node is None else w.prefixes[e.node], "proto": e.proto, "port": e.port}
+               for e in w.net.ipv6_allow]
+    rules.check_allow_list(entries, w.block, "network %r: " % w.net.netid)
+    return entries
+
+
+def forwards(w):
+    result = []
+    for entry in w.net.ipv4_dnat:
+        if entry.to is not None:
+            target = str(rules.dnat_target(entry.to, (w.subnets or {}).values(), entry.what))
+        else:
+            target = str(ipaddress.ip_network(w.subnets[entry.node])[entry.host])
+        result.append({"proto": entry.proto, "port": entry.port, "to": target, "to_port": entry.to_port})
+    return result
+
+
+def check_link_names(netid, views):
+    """Within one network every member's WireGuard link name (from its key) is its own."""
+    owner = {}
+    for peer, view in views.items():
+        first = owner.setdefault(view["interface"], peer)
+        if first != peer:
+            raise PlanError("network %r: nodes %r and %r would both be reached over a link named %s"
+                            % (netid, first, peer, view["interface"]))
+
+
+def check_names(node, resources):
+    """Every interface a node's resources create must have its own name on that node.
+
+    One resource cannot clash with itself: its link names are distinct per network
+    (check_link_names) and start with gtw, unlike the per-network names.
+    """
+    if len(resources) < 2:
+        return
+    owner = {}
+    for entry in resources:
+        names = [entry["bridge"], entry["veth_host"], entry["veth_ns"]]
+        names += [c["interface"] for c in entry["connected"] if c["connection"] == "wireguard"]
+        if entry["vxlan"]:
+            names.append(entry["vxlan"]["name"])
+        for name in names:
+            if name in owner:
+                raise PlanError(
+                    "node %r: interface name %s is needed twice (networks %r and %r; "
+                    "a public key used for two links?)" % (node, name, owner[name], entry["netid"])
+                )
+            owner[name] = entry["netid"]
