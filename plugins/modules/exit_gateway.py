@@ -65,34 +65,21 @@ state:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
-
-if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.exit_gateway import converge
-    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
+from ansible_collections.gridnet.tenant.plugins.module_utils.exit_gateway import converge
+from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            exit=dict(type="dict", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            nft=dict(type="str", default="nft"),
-        ),
-        supports_check_mode=True,
+    module = node_module(
+        exit=dict(type="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        nft=dict(type="str", default="nft"),
     )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
     exit_plan = module.params["exit"]
     nft = module.get_bin_path(module.params["nft"], required=True)
-    try:
-        result = converge(exit_plan, module.params["state"], module.check_mode, nft, record={"nft": nft})
-    except GridnetError as exc:
-        module.fail_json(msg="exit of network %r: %s" % (exit_plan.get("netid"), exc))
-    module.exit_json(changed=bool(result["changes"]), changes=result["changes"], state=result["after"],
-                     diff={"before": result["before"], "after": result["after"]})
+    result = run(module, "exit of network %r" % exit_plan.get("netid"), converge,
+                 exit_plan, module.params["state"], module.check_mode, nft, record={"nft": nft})
+    exit_converged(module, result, state=result["after"])
 
 
 if __name__ == "__main__":

@@ -62,29 +62,21 @@ state:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.gridnet.tenant.plugins.module_utils import keys
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
+from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
 
-if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            resource=dict(type="dict", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
-            wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
-            wireguard_go=dict(type="str", default="wireguard-go"),
-        ),
-        supports_check_mode=True,
+    module = node_module(
+        resource=dict(type="dict", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
+        wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
+        wireguard_go=dict(type="str", default="wireguard-go"),
     )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
     resource, state = module.params["resource"], module.params["state"]
     try:
         validate(resource, state)
@@ -101,19 +93,11 @@ def main():
         except (OSError, ValueError) as exc:
             module.fail_json(msg="no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key first"
                              % (resource["netid"], module.params["key_dir"], exc))
-    try:
-        result = converge(resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
-                          module.params["wireguard_go"],
-                          record={k: module.params[k] for k in ("key_dir", "wireguard_backend", "wireguard_go")})
-    except GridnetError as exc:
-        module.fail_json(msg="network %r: %s" % (resource["netid"], exc))
-    module.exit_json(
-        changed=bool(result["changes"]),
-        changes=result["changes"],
-        backend=result["backend"],
-        state=result["after"],
-        diff={"before": result["before"], "after": result["after"]},
-    )
+    result = run(module, "network %r" % resource["netid"], converge,
+                 resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
+                 module.params["wireguard_go"],
+                 record={k: module.params[k] for k in ("key_dir", "wireguard_backend", "wireguard_go")})
+    exit_converged(module, result, backend=result["backend"], state=result["after"])
 
 
 if __name__ == "__main__":

@@ -54,15 +54,16 @@ resources:
       type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils.converge import display, public
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
+from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import read_state
 
-if netns.HAS_PYROUTE2:
+try:
     from pyroute2 import IPRoute
-    from ansible_collections.gridnet.tenant.plugins.module_utils.converge import display, public
-    from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import read_state
+except ImportError:  # node_module reports it
+    IPRoute = None
 
 
 def describe(node, namespace, wireguard_go):
@@ -77,15 +78,10 @@ def describe(node, namespace, wireguard_go):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            namespace=dict(type="str"),
-            wireguard_go=dict(type="str", default="wireguard-go"),
-        ),
-        supports_check_mode=True,
+    module = node_module(
+        namespace=dict(type="str"),
+        wireguard_go=dict(type="str", default="wireguard-go"),
     )
-    if not netns.HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
     wanted = module.params["namespace"]
     ours = [n for n in netns.listed() if tag_of_namespace(n)]
     if wanted is not None:

@@ -74,29 +74,19 @@ launcher:
 import os
 import subprocess
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
-
-if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
-    from ansible_collections.gridnet.tenant.plugins.module_utils.converge import apply_changes
-    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
+from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
+from ansible_collections.gridnet.tenant.plugins.module_utils.converge import apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module, run
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            agent_dir=dict(type="path", default="/var/lib/gridnet-tenant/agent"),
-            supervisor=dict(type="str", choices=["auto", "systemd", "detached", "none"], default="auto"),
-            interval=dict(type="float", default=1.0),
-            inotify_max_user_instances=dict(type="int"),
-        ),
-        supports_check_mode=True,
+    module = node_module(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        agent_dir=dict(type="path", default="/var/lib/gridnet-tenant/agent"),
+        supervisor=dict(type="str", choices=["auto", "systemd", "detached", "none"], default="auto"),
+        interval=dict(type="float", default=1.0),
+        inotify_max_user_instances=dict(type="int"),
     )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
     if module.params["interval"] <= 0:
         module.fail_json(msg="interval must be a positive number of seconds, not %s" % module.params["interval"])
     params = module.params
@@ -105,10 +95,7 @@ def main():
     if params["inotify_max_user_instances"] and params["state"] == "present":
         changes = agent_install.inotify_changes(params["inotify_max_user_instances"]) + changes
     if not module.check_mode:
-        try:
-            apply_changes(changes, (OSError, subprocess.CalledProcessError))
-        except GridnetError as exc:
-            module.fail_json(msg="node agent: %s" % exc)
+        run(module, "node agent", apply_changes, changes, (OSError, subprocess.CalledProcessError))
     texts = [c.text for c in changes]
     module.exit_json(changed=bool(texts), changes=texts,
                      launcher=os.path.join(params["agent_dir"], agent_install.LAUNCHER),

@@ -58,6 +58,8 @@ made:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import workload
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
+from ansible_collections.gridnet.tenant.plugins.module_utils.rules import check_ifname
 
 
 def main():
@@ -73,8 +75,10 @@ def main():
         missing = [k for k in ("name", "bridge", "mtu", "addresses", "gateways") if k not in wanted]
         if missing:
             module.fail_json(msg="workload lacks %s (pass probes[host].workloads)" % ", ".join(missing))
-        if len(wanted["name"]) > 15:
-            module.fail_json(msg="workload name %r is longer than 15 characters" % wanted["name"])
+        try:
+            check_ifname(str(wanted["name"]), "workload")
+        except InputError as exc:
+            module.fail_json(msg=str(exc))
     for wanted in module.params["workloads"]:
         if module.check_mode:
             if workload.needs_change(wanted):

@@ -47,31 +47,19 @@ removed:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
-
-if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
-    from ansible_collections.gridnet.tenant.plugins.module_utils.prune import prune
+from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.prune import prune
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            keep=dict(type="list", elements="str", required=True),
-            wireguard_go=dict(type="str", default="wireguard-go"),
-        ),
-        supports_check_mode=True,
+    module = node_module(
+        keep=dict(type="list", elements="str", required=True),
+        wireguard_go=dict(type="str", default="wireguard-go"),
     )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
-    try:
-        result = prune(module.params["keep"], module.check_mode, module.params["wireguard_go"])
-    except GridnetError as exc:
-        module.fail_json(msg="pruning network resources: %s" % exc)
-    module.exit_json(changed=bool(result["changes"]), changes=result["changes"], removed=result["removed"],
-                     diff={"before": {"remove": result["removed"]}, "after": {"remove": []}})
+    result = run(module, "pruning network resources", prune,
+                 module.params["keep"], module.check_mode, module.params["wireguard_go"])
+    exit_converged(module, dict(result, before={"remove": result["removed"]}, after={"remove": []}),
+                   removed=result["removed"])
 
 
 if __name__ == "__main__":

@@ -45,28 +45,14 @@ routes:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
-
-if HAS_PYROUTE2:
-    from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
-    from ansible_collections.gridnet.tenant.plugins.module_utils.upstream import converge
+from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.upstream import converge
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(routes=dict(type="list", elements="dict", required=True)),
-        supports_check_mode=True,
-    )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
-    try:
-        result = converge(module.params["routes"], module.check_mode)
-    except GridnetError as exc:
-        module.fail_json(msg="upstream routes: %s" % exc)
-    module.exit_json(changed=bool(result["changes"]), changes=result["changes"], routes=result["after"],
-                     diff={"before": result["before"], "after": result["after"]})
+    module = node_module(routes=dict(type="list", elements="dict", required=True))
+    result = run(module, "upstream routes", converge, module.params["routes"], module.check_mode)
+    exit_converged(module, result, routes=result["after"])
 
 
 if __name__ == "__main__":
