@@ -84,8 +84,9 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc)
         except OSError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s: %s" % (path, exc))
-        result.update(changed=changed, released=released, diff={"before": table_lines(current),
-                                                                 "after": table_lines(new)})
+        # diff sides are text, as Ansible's callbacks expect
+        result.update(changed=changed, released=released, diff={"before": "\n".join(table_lines(current)) + "\n",
+                                                                 "after": "\n".join(table_lines(new)) + "\n"})
         if state == "plan":
             result["plan"] = planned
         return result

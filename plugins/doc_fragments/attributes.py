@@ -2,6 +2,8 @@
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+"""Documentation fragment: the attributes (check mode, diff, platform) of converging modules."""
+
 from __future__ import annotations
 
 

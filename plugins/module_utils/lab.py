@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
+
 
 ANCHOR_MARK = b"gridnet-lab-anchor"
 # PID 1 of a node reaps what its children leave behind, as init does on a real
@@ -56,8 +58,8 @@ exec "$3" -c "$5" gridnet-lab-anchor "$2" "$1"
 DEFAULT_LAB = "gridnet-lab"
 
 
-class LabError(Exception):
-    pass
+class LabError(GridnetError):
+    """A lab node could not be started, reached or stopped."""
 
 
 def _children(pid):

@@ -43,3 +43,10 @@ def test_clear_text_when_plaintext_is_true(tmp_path):
     result, path = record(tmp_path, "yes")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "2001:db8:" in path.read_text()
+
+
+def test_diff_shows_the_ledger_table_as_text_without_a_warning(tmp_path):
+    result, path = record(tmp_path, "yes", "--diff")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "[WARNING]" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "+acme" in result.stdout and "NETWORK" in result.stdout, result.stdout[-2000:]
