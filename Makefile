@@ -16,7 +16,7 @@ APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babe
 	openssh-server openssh-client qemu-system-x86 busybox-static
 APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter pgrep /usr/sbin/sshd ssh qemu-system-x86_64 busybox
 
-.PHONY: help setup test unit netns playbooks kernel collection bench plan clean lab lab-down molecule
+.PHONY: help setup test unit netns playbooks kernel collection lint bench plan clean lab lab-down molecule
 
 help:
 	@echo "make lab     set everything up, build the lab, render the tenant networks, print the matrix"
@@ -25,6 +25,7 @@ help:
 	@echo "make unit    pure-logic tests (no root)"
 	@echo "make netns   tests that build real network namespaces (root)"
 	@echo "make kernel  the kernel WireGuard back end, in Debian's kernel under QEMU (root)"
+	@echo "make lint    ansible-lint --profile production and ansible-test sanity"
 	@echo "make bench   benchmarks, printing their figures"
 
 setup: .build/apt.stamp $(VENV)/.stamp $(LINK)
@@ -55,6 +56,13 @@ $(LINK):
 test: setup
 	$(BIN)/pytest -q $(wildcard tests/unit tests/netns tests/playbooks tests/lab tests/kernel)
 	$(MAKE) --no-print-directory collection
+	$(MAKE) --no-print-directory lint
+
+# ansible-lint (.ansible-lint says what it skips and why) and ansible-test sanity, offline
+# (tests/support/sanity.py: the collection copied under ansible_collections/, pip bootstrapped locally).
+lint: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint -q
+	$(BIN)/python tests/support/sanity.py
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

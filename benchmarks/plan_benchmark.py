@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Planning benchmark: prints its figures.
 
 1. Time to plan one tenant network of 1,000 nodes (a full mesh: 499,500 links,
@@ -28,7 +27,7 @@ from inventory_factory import farm  # noqa: E402
 def best_of(runs, function):
     """Best and median wall time; freeing the result is not counted."""
     times = []
-    for _ in range(runs):
+    for _unused in range(runs):
         start = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - start)
@@ -46,9 +45,9 @@ def main():
     print("  time to plan: best %.2f s, median %.2f s of 3 (target < 2 s)" % (best, median))
 
     keys = ["node%05d" % i for i in range(10000)]
-    ours, _ = best_of(3, lambda: carve("2001:db8:100::/48", 64, keys))
+    ours, _unused = best_of(3, lambda: carve("2001:db8:100::/48", 64, keys))
     ipsubnet = UtilsFilters().filters()["ipsubnet"]
-    theirs, _ = best_of(1, lambda: [ipsubnet(None, "2001:db8:100::/48", "64", i) for i in range(10000)])
+    theirs, _unused = best_of(1, lambda: [ipsubnet(None, "2001:db8:100::/48", "64", i) for i in range(10000)])
     print("carving 10,000 /64s from a /48")
     print("  gridnet.tenant.carve:   %.3f s" % ours)
     print("  ansible.utils.ipsubnet: %.3f s" % theirs)

@@ -62,7 +62,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         # Ansible's own validation and boolean conversion: "no", "false" and false all mean no clear text
         try:
-            _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            _unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         except AnsibleActionFail as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc.message)
         state, path, plaintext = args["state"], args["path"], args["plaintext"]
@@ -85,8 +85,8 @@ class ActionModule(ActionBase):
         except OSError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s: %s" % (path, exc))
         # diff sides are text, as Ansible's callbacks expect
-        result.update(changed=changed, released=released, diff={"before": "\n".join(table_lines(current)) + "\n",
-                                                                 "after": "\n".join(table_lines(new)) + "\n"})
+        diff = {"before": "\n".join(table_lines(current)) + "\n", "after": "\n".join(table_lines(new)) + "\n"}
+        result.update(changed=changed, released=released, diff=diff)
         if state == "plan":
             result["plan"] = planned
         return result

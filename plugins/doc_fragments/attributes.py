@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 
+# "(@gridnet)": the author format wants a handle; a placeholder, like galaxy.yml's URLs, until the project has a public home
 class ModuleDocFragment(object):
     # A converging module: reads, diffs, applies; check mode applies nothing.
     DOCUMENTATION = r"""
@@ -18,7 +19,7 @@ attributes:
     support: full
     description: Shows the state before and after, in the same shape.
 author:
-  - gridnet.tenant contributors
+  - gridnet.tenant contributors (@gridnet)
 """
 
     # A module that only reads.
@@ -29,6 +30,7 @@ attributes:
     description: Reads only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to show.
 author:
-  - gridnet.tenant contributors
+  - gridnet.tenant contributors (@gridnet)
 """

@@ -5,14 +5,12 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import missing_required_lib
 
-try:
-    import netaddr  # noqa: F401  (used by plugin_utils)
-    HAS_NETADDR = True
-except ImportError:
-    HAS_NETADDR = False
+HAS_NETADDR = find_spec("netaddr") is not None  # the planner imports it
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import inventory, mesh
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors

@@ -42,6 +42,11 @@ def log(text):
     sys.stderr.flush()
 
 
+def say(text):
+    """A line of `status` output, for the user."""
+    sys.stdout.write(text + "\n")
+
+
 def apply(entry, state_dir=records.STATE_DIR):
     """Converge one record, as it is on disk once the node lock is ours; returns the change texts.
 
@@ -95,8 +100,8 @@ def _converge_logged(entry, why, state_dir=records.STATE_DIR):
     except (GridnetError, OSError, ValueError, KeyError) as exc:
         log("%s (%s): converge failed: %s" % (label, why, exc))
         return False
-    log("%s (%s): converged in %.2f s: %s" % (label, why, time.monotonic() - started,
-                                               "; ".join(changes) if changes else "nothing to change"))
+    said = "; ".join(changes) if changes else "nothing to change"
+    log("%s (%s): converged in %.2f s: %s" % (label, why, time.monotonic() - started, said))
     return True
 
 
@@ -116,7 +121,7 @@ def supervise(interval=DEFAULT_INTERVAL, state_dir=records.STATE_DIR, rounds=Non
     while rounds is None or done < rounds:
         done += 1
         time.sleep(interval)
-        entries, _ = records.recorded(state_dir)
+        entries, _unused = records.recorded(state_dir)
         now = time.monotonic()
         for entry in entries:
             key = (entry["kind"], entry["namespace"])
@@ -193,11 +198,11 @@ def main(argv):
         for entry in entries:
             wrong = problems(entry)
             unhealthy += bool(wrong)
-            print("%-8s %-16s %s" % (entry["kind"], entry["namespace"], "; ".join(wrong) if wrong else "ok"))
+            say("%-8s %-16s %s" % (entry["kind"], entry["namespace"], "; ".join(wrong) if wrong else "ok"))
         for text in broken:
-            print("unreadable %s" % text)
+            say("unreadable %s" % text)
         pid = running_pid()
-        print("agent: %s" % ("running, pid %s" % pid if pid else "not running"))
+        say("agent: %s" % ("running, pid %s" % pid if pid else "not running"))
         return 1 if broken or unhealthy else 0
     if argv[0] == "boot":
         return 1 if boot(state_dir) else 0

@@ -22,7 +22,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils import netns, nftab
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
-    NetlinkError,
+    APPLY_ERRORS,
     index_of,
     kind,
     link_basics,
@@ -61,7 +61,7 @@ def validate(exit_plan):
 
 
 class Exit(shape.Target):
-    apply_errors = (NetlinkError, OSError)
+    apply_errors = APPLY_ERRORS
 
     def __init__(self, node, exit_plan, state="present", check_mode=False, nft="nft"):
         try:
@@ -138,8 +138,8 @@ class Exit(shape.Target):
         changes += routes.changes(self.ns, actual["routes"], desired["routes"], rules.EXIT_ROUTE_PROTO)
         if actual["nftables"] != desired["nftables"]:
             text, table = nftables.exit_ruleset(self.plan), self.plan["table"]
-            changes.append(Change("%s nftables table %s %s" % ("replace" if actual["nftables"] else "create",
-                                                              nftables.FAMILY, table),
+            verb = "replace" if actual["nftables"] else "create"
+            changes.append(Change("%s nftables table %s %s" % (verb, nftables.FAMILY, table),
                                   lambda: nftables.replace(self.namespace, text, table, self.nft)))
         return changes
 

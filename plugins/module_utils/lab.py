@@ -142,7 +142,7 @@ def find_anchors(lab):
 def run(pid, argv, check=True, namespaces=("--net", "--mount", "--uts", "--ipc", "--pid"), **kwargs):
     """Run a command inside a lab node."""
     result = subprocess.run(["nsenter", "--target", str(pid)] + list(namespaces) + list(argv),
-                            capture_output=True, text=True, **kwargs)
+                            capture_output=True, text=True, check=False, **kwargs)
     if check and result.returncode != 0:
         raise LabError("%s in node %d failed: %s" % (" ".join(argv), pid, (result.stderr or result.stdout).strip()))
     return result
@@ -150,8 +150,6 @@ def run(pid, argv, check=True, namespaces=("--net", "--mount", "--uts", "--ipc",
 
 def add_address(pid, ifname, address):
     run(pid, ["ip", "addr", "add", address, "dev", ifname] + (["nodad"] if ":" in address else []))
-
-
 
 
 AGENT_LAUNCHER = "/var/lib/gridnet-tenant/agent/gridnet-tenant-agent"

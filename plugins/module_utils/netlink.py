@@ -13,6 +13,8 @@ try:
 except ImportError:  # reported by the modules through missing_required_lib
     NetlinkError = OSError
 
+APPLY_ERRORS = (NetlinkError, OSError)  # what a netlink change may raise; apply_changes names the change
+
 IFA_F_NODAD = 0x02
 IFF_UP = 0x1
 

@@ -73,7 +73,7 @@ def exit_ruleset(exit_plan):
 def _run(nft, args, namespace, stdin=None):
     """nft with args, inside the network namespace `namespace`."""
     argv = ["nsenter", "--net=%s/%s" % (NETNS_RUN_DIR, namespace), nft] + args
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True)
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
 
 
 def _lines(listing):
@@ -84,7 +84,7 @@ def canonical(text, table, nft="nft"):
     """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing."""
     result = subprocess.run(
         ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" list table "$1" "$2"', nft, FAMILY, table],
-        input=text, capture_output=True, text=True)
+        input=text, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise NftError("nft refuses the ruleset of table %s: %s" % (table, result.stderr.strip()))
     return _lines(result.stdout)

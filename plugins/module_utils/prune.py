@@ -15,7 +15,7 @@ import contextlib
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
-from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import NetlinkError
+from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import removal_changes
 
 try:
@@ -34,7 +34,7 @@ def _tags_on_node(node):
         for kind_name in ("bridge", "veth_host"):
             if name.startswith(PREFIXES[kind_name]):
                 tags.add(name[len(PREFIXES[kind_name]):])
-    known, _ = records.recorded()
+    known, _unused = records.recorded()
     tags |= {tag_of_namespace(r["namespace"]) for r in known} - {None}
     return tags, workloads
 
@@ -57,5 +57,5 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
                 changes.append(Change("remove workload %s" % resource["workload"],
                                       lambda name=resource["workload"]: netns.remove(name)))
         if not check_mode:
-            apply_changes(changes, (NetlinkError, OSError))
+            apply_changes(changes, APPLY_ERRORS)
     return {"changes": [c.text for c in changes], "removed": [PREFIXES["namespace"] + t for t in stale]}

@@ -22,8 +22,8 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Cha
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
+    APPLY_ERRORS,
     IFF_UP,
-    NetlinkError,
     index_of,
     kind,
     link_changes,
@@ -68,7 +68,7 @@ def _port_in_use(port):
 class Resource(shape.Target):
     """A network resource (namespace, bridge, veth, links, routes) as a converge target."""
 
-    apply_errors = (NetlinkError, OSError)
+    apply_errors = APPLY_ERRORS
 
     def __init__(self, node, resource, state="present", private_key=None, check_mode=False,
                  backend_choice="auto", wireguard_binary="wireguard-go"):
@@ -179,8 +179,8 @@ class Resource(shape.Target):
             current = actual["wireguard"].get(ifname)
             if current is None:
                 changes.append(Change(
-                    "create WireGuard link %s to %s (port %d)" % (ifname, wanted["peer"]["public_key"],
-                                                                 wanted["listen_port"]),
+                    "create WireGuard link %s to %s (port %d)"
+                    % (ifname, wanted["peer"]["public_key"], wanted["listen_port"]),
                     lambda ifname=ifname, wanted=wanted: self._create_wireguard(ifname, wanted)))
                 current = {"mtu": None, "up": False, "addresses": []}
             else:
@@ -226,8 +226,8 @@ class Resource(shape.Target):
 
     def vxlan_changes(self, desired, actual):
         want, have, changes = desired["vxlan"], actual["vxlan"], []
-        if have is not None and (want is None or any(have[k] != want[k] for k in ("name", "vni", "local", "port",
-                                                                                   "group"))):
+        immutable = ("name", "vni", "local", "port", "group")
+        if have is not None and (want is None or any(have[k] != want[k] for k in immutable)):
             changes.append(Change("remove VXLAN %s" % have["name"],
                                   lambda: self.ns().link("del", index=index_of(self.ns(), have["name"]))))
             have = None

@@ -15,7 +15,7 @@ import ipaddress
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
 from ansible_collections.gridnet.tenant.plugins.module_utils import routes, rules
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
-from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import NetlinkError
+from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
 
 try:
     from pyroute2 import IPRoute
@@ -46,7 +46,7 @@ def desired_routes(wanted_routes):
 class UpstreamRoutes(shape.Target):
     """Prefix routes only: a default route is not ours to manage."""
 
-    apply_errors = (NetlinkError, OSError)
+    apply_errors = APPLY_ERRORS
 
     def __init__(self, ipr, wanted_routes):
         self.ipr, self.wanted = ipr, desired_routes(wanted_routes)

@@ -38,7 +38,7 @@ PROBE_IFNAME = "gtwprobe0"
 
 def split_endpoint(endpoint):
     """("addr", port) from "addr:port" or "[v6]:port"."""
-    host, _, port = endpoint.rpartition(":")
+    host, _unused, port = endpoint.rpartition(":")
     return host.strip("[]"), int(port)
 
 

@@ -179,7 +179,7 @@ class UserspaceBackend(object):
         config = {"private_key": None, "listen_port": 0, "peers": {}}
         peer = None
         for line in self._talk(ifname, "get=1\n\n"):
-            key, _, value = line.partition("=")
+            key, _unused, value = line.partition("=")
             if key == "private_key":
                 config["private_key"] = _b64(value)
             elif key == "listen_port":

@@ -44,7 +44,7 @@ def attach_commands(name, bridge, mtu, addresses, gateways, host_ifname=None):
 
 def run_commands(cleanup, make, run=None):
     """Run attach_commands' lists with run(argv) -> CompletedProcess (default: here); OSError on a failure."""
-    run = run or (lambda argv: subprocess.run(argv, capture_output=True, text=True))
+    run = run or (lambda argv: subprocess.run(argv, capture_output=True, text=True, check=False))
     for argv in cleanup:
         run(argv)
     for argv in make:
@@ -63,12 +63,12 @@ def ping_argv(workload, address, size=56, forbid_fragments=False, deadline=None,
 
 def _current(name):
     """(addresses, master bridge) of an existing workload, or None."""
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout.split()
     if name not in listed:
         return None
-    addr = subprocess.run(["ip", "-n", name, "-o", "addr", "show", "dev", "eth0"], capture_output=True, text=True)
+    addr = subprocess.run(["ip", "-n", name, "-o", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=False)
     found = sorted(f.split()[3] for f in addr.stdout.splitlines() if " inet" in f and "scope link" not in f)
-    link = subprocess.run(["ip", "-o", "link", "show", host_end(name)], capture_output=True, text=True).stdout
+    link = subprocess.run(["ip", "-o", "link", "show", host_end(name)], capture_output=True, text=True, check=False).stdout
     bridge = link.split(" master ")[1].split()[0] if " master " in link else None
     return found, bridge
 
@@ -94,7 +94,7 @@ def run_probes(probes):
     def one(probe):
         argv = ping_argv(probe["workload"], probe["address"], probe["size"], probe["forbid_fragments"],
                          probe.get("deadline"), probe.get("timeout", 2))
-        ok = subprocess.run(argv, capture_output=True).returncode == 0
+        ok = subprocess.run(argv, capture_output=True, check=False).returncode == 0
         return {"id": probe["id"], "expect": probe["expect"], "ok": ok}
     with ThreadPoolExecutor(max_workers=MAX_PARALLEL_PROBES) as pool:
         return list(pool.map(one, probes))

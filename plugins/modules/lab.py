@@ -216,6 +216,5 @@ def main():
     module.exit_json(changed=changed, nodes=alive, inventory=path, rebooted=rebooted)
 
 
-
 if __name__ == "__main__":
     main()

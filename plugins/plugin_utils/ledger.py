@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 
+
 def assignments(ledger):
     """The planner's `assignments`: every recorded object (removing ones stay taken) and the released ones."""
     return {

@@ -30,6 +30,7 @@ def table_lines(ledger):
     columns = ("network", "node", "prefix", "ipv4", "ports", "state")
     body = rows(ledger)
     width = {c: max([len(c)] + [len(str(r[c])) for r in body]) for c in columns}
+
     def line(row):
         return "  ".join(str(row[c]).ljust(width[c]) for c in columns).rstrip()
     return [line({c: c.upper() for c in columns})] + [line(r) for r in body]

@@ -142,8 +142,8 @@ def matrix(plan, results, internet=None):
     if pairs:
         lines.append("isolation (a workload of one network pinging every workload of another):")
         for (source_net, target_net), (answered, total) in sorted(pairs.items()):
-            lines.append("  %s -> %s: %d of %d answered%s" % (source_net, target_net, answered, total,
-                                                             "" if answered == 0 else "  <-- NOT ISOLATED"))
+            flag = "" if answered == 0 else "  <-- NOT ISOLATED"
+            lines.append("  %s -> %s: %d of %d answered%s" % (source_net, target_net, answered, total, flag))
     lines.append("%d probes, %d as expected%s" % (
         len(outcome), len(outcome) - len(wrong),
         "" if not wrong else "; wrong: " + ", ".join(

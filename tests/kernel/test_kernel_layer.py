@@ -6,7 +6,7 @@ A guest that cannot boot or whose tests do not all pass fails this test loudly: 
 import os
 import sys
 import time
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import figures
 import vm

@@ -55,7 +55,7 @@ def test_add_then_remove_a_node(lab_farm):
     home2_key = farm.module("home2", "wireguard_key", netid="acme")["public_key"]
     home2_prefix = [a for a in home2_state["addresses"] if ":" in a and not a.startswith("fe80")][0]
     for place, state in farm.snapshot([n for n in members(farm) if n != "home2"]).items():
-        assert all(peer != home2_key for _, peer, _ in state["links"].values()), place
+        assert all(peer != home2_key for _unused, peer, _unused in state["links"].values()), place
         assert not any(dst.split("/")[0] == home2_prefix.split("::")[0] + "::" for dst in state["routes"]), place
     assert "as expected" in farm.playbook("verify.yml").stdout
 
@@ -65,17 +65,18 @@ def test_add_then_remove_a_node(lab_farm):
     limited = farm.playbook("site.yml", "--limit", "dc1")
     assert limited.changed == {"dc1": 0}, limited.changed
     after = farm.snapshot(everyone)
+
     def links(state):  # name -> (port, peer); handshakes may rekey on their own after 120 s
         return {p: {n: v[:2] for n, v in s["links"].items()} for p, s in state.items()}
     assert links(after) == links(before)
-    assert all(len(s["links"]) > 0 for (node, _), s in after.items() if node == "dc1")
+    assert all(len(s["links"]) > 0 for (node, _unused), s in after.items() if node == "dc1")
 
     # remove the whole globex network: its resources, exit uplink and table, and upstream route go; acme stays
     acme_before = {p: s for p, s in farm.snapshot(everyone).items() if p[1] == acme_namespace(farm)}
     farm.networks = [n for n in farm.networks if n["netid"] != "globex"]
     farm.playbook("site.yml")
     after = farm.snapshot(everyone)
-    assert set(ns for _, ns in after) == {acme_namespace(farm)}
+    assert set(ns for _unused, ns in after) == {acme_namespace(farm)}
     assert {p: s["links"] for p, s in after.items()} == {p: s["links"] for p, s in acme_before.items()}
     routes = lab.run(farm.pids()["upstream"], ["ip", "-6", "route", "show", "proto", "152"]).stdout
     assert "2001:db8:ff::20" not in routes and "2001:db8:ff::10" in routes

@@ -20,7 +20,7 @@ ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"], ANSIBLE_NOCOL
 
 
 def molecule(step):
-    result = subprocess.run([os.path.join(BIN, "molecule"), step], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    result = subprocess.run([os.path.join(BIN, "molecule"), step], cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
     assert result.returncode == 0, "molecule %s failed:\n%s" % (step, (result.stdout + result.stderr)[-6000:])
     return result.stdout + result.stderr
 
@@ -36,7 +36,7 @@ def test_scenario_converges_is_idempotent_and_verifies():
         second = subprocess.run(
             [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(LAB, "inventory"),
              os.path.join(ROOT, "playbooks", "site.yml")],
-            cwd=ROOT, env=dict(ENV, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")), capture_output=True, text=True)
+            cwd=ROOT, env=dict(ENV, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")), capture_output=True, text=True, check=False)
         assert second.returncode == 0, second.stdout[-4000:]
         changed = recap(second.stdout)
         assert len(changed) == 8 and set(changed.values()) == {0}, "second converge: %s" % changed
@@ -47,5 +47,5 @@ def test_scenario_converges_is_idempotent_and_verifies():
         molecule("destroy")
     assert not os.path.exists(LAB)
     anchors = subprocess.run(["pgrep", "-f", "gridnet-lab-anchor %s " % ENV["GRIDNET_LAB_NAME"]],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
     assert anchors.stdout == "", "lab processes left behind: %s" % anchors.stdout

@@ -67,8 +67,8 @@ def uptime_at_start(pid):
 
 def test_a_killed_wireguard_go_is_restored_without_ansible(daemons_lab):
     farm = daemons_lab
-    source, _ = attach(farm, "dc1")
-    _, target = attach(farm, "dc2")
+    source, _unused = attach(farm, "dc1")
+    _unused, target = attach(farm, "dc2")
     first_answer(farm, "dc1", source, target)
     link = next(c for c in recorded(farm, "dc1")["connected"] if c["peer"] == "dc2")["interface"]
     before = farm.snapshot(["dc1"])
@@ -101,8 +101,8 @@ def test_a_rebooted_node_comes_back_by_itself(daemons_lab):
     new_pid = farm.pids()["home1"]
     assert new_pid != old_pid and not os.path.exists("/proc/%d" % old_pid)
     started = uptime_at_start(new_pid)
-    source, _ = attach(farm, "home1")
-    _, target = attach(farm, "dc1")
+    source, _unused = attach(farm, "home1")
+    _unused, target = attach(farm, "dc1")
     first_answer(farm, "home1", source, target)
     with open("/proc/uptime") as handle:
         now_uptime = float(handle.read().split()[0])

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
-from farm import farm  # noqa: E402,F401  the fixture, from tests/support (not a package)
+# the fixture, from tests/support
+from farm import farm  # noqa: E402,F401  pylint: disable=unused-import
 
 if os.geteuid() != 0:
     pytest.exit("tests/netns builds network namespaces and needs root", returncode=1)

@@ -78,7 +78,7 @@ def test_ipv6_routed_with_source_kept_and_ipv4_natted(exit_farm):
 
 def test_dnat_forward_and_ipv6_allow_list(exit_farm):
     farm = exit_farm
-    wl6, _ = farm.workload_addresses
+    wl6, _unused = farm.workload_addresses
     echo = labtools.serve_source_echo(farm.pids["b"], "wl", ["tcp:80", "tcp:22", "tcp:23", "udp:5353", "udp:5354"])
     try:
         assert farm.ping("b", INET6, deadline=10)  # the tunnel is up before the probes count
@@ -144,7 +144,7 @@ def test_nat66_for_a_ula_block(farm):
     farm.last_plan = the_plan
     assert the_plan["upstream_routes"] == []  # nothing upstream routes a ULA block
     assert not exit_gateway(farm, the_plan).get("failed")
-    wl6, _ = farm.workload(the_plan, "b")
+    wl6, _unused = farm.workload(the_plan, "b")
     assert wl6.startswith("fd00:77")
     echo = labtools.serve_source_echo(farm.pids["inet"], None, ["udp:9000"])
     try:

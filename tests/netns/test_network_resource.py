@@ -25,7 +25,7 @@ def converged_pair_with_workloads(farm):
     for node in ("nodea", "nodeb"):
         farm.converge(the_plan, node)
     farm.workload(the_plan, "nodea")
-    b6, _ = farm.workload(the_plan, "nodeb")
+    b6, _unused = farm.workload(the_plan, "nodeb")
     assert farm.ping("nodea", b6, deadline=15)
     return the_plan, b6
 

@@ -88,8 +88,8 @@ class Farm(object):
     def workload(self, the_plan, node, name="wl"):
         r = the_plan["nodes"][node]["resources"][0]
         labtools.attach_workload(self.pids[node], name, r["bridge"], r["mtu"],
-                            [r["prefix"].replace("::/64", "::10/64"), r["ipv4"].replace(".0/24", ".10/24")],
-                            [r["gateway6"].split("/")[0], r["gateway4"].split("/")[0]])
+                                 [r["prefix"].replace("::/64", "::10/64"), r["ipv4"].replace(".0/24", ".10/24")],
+                                 [r["gateway6"].split("/")[0], r["gateway4"].split("/")[0]])
         return r["prefix"].replace("::/64", "::10"), r["ipv4"].replace(".0/24", ".10")
 
     def ping(self, node, address, **kwargs):

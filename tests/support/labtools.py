@@ -98,7 +98,7 @@ try:
     if proto == "tcp":
         s.connect((host, port)); print(s.recv(64).decode())
     else:
-        for _ in range(int(timeout)):
+        for _unused in range(int(timeout)):
             s.sendto(b"?", (host, port))
             try:
                 print(s.recvfrom(64)[0].decode()); break

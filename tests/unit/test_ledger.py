@@ -17,7 +17,6 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger_file,
 from inventory_factory import fake_public_key, farm
 
 
-
 def vault(password=b"correct horse"):
     return VaultLib([("default", VaultSecret(password))])
 
@@ -33,7 +32,7 @@ def inventory(nodes, netid="net1", allocation="2001:db8:100::/40"):
 def test_encrypted_file_shows_no_prefix_netid_or_key(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(3, netid="acme-secret")
-    planned, _, after, changed = ledger_action.allocate(path, networks, hostvars, groups, vault())
+    planned, _unused, after, changed = ledger_action.allocate(path, networks, hostvars, groups, vault())
     raw = open(path).read()
     assert changed and raw.startswith("$ANSIBLE_VAULT;1.1;AES256")
     for clear in ["acme-secret", "2001:db8", "10.40.", fake_public_key("dc0", "acme-secret")] + \
@@ -78,7 +77,7 @@ def test_corrupt_ledger_fails_clearly_and_is_left_alone(tmp_path):
 def test_check_mode_writes_nothing(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(2)
-    _, _, _, changed = ledger_action.allocate(path, networks, hostvars, groups, vault(), check=True)
+    _unused, _unused, _unused, changed = ledger_action.allocate(path, networks, hostvars, groups, vault(), check=True)
     assert changed and not os.path.exists(path)
 
 
@@ -98,7 +97,7 @@ def _allocate_many(path, worker, rounds, queue):
         netid = "w%d-r%d" % (worker, round_number)
         networks, hostvars, groups = inventory(1, netid=netid, allocation="2001:db8:100::/44")
         mine.append(networks[0])
-        planned, _, _, _ = ledger_action.allocate(path, list(mine), hostvars, groups, None, plaintext=True)
+        planned, _unused, _unused, _unused = ledger_action.allocate(path, list(mine), hostvars, groups, None, plaintext=True)
         handed += [(n, planned["assignments"]["networks"][n]["block"]) for n in [m["netid"] for m in mine]]
     queue.put(handed)
 
@@ -109,7 +108,7 @@ def test_concurrent_allocations_never_hand_out_the_same_prefix(tmp_path):
     workers = [multiprocessing.Process(target=_allocate_many, args=(path, w, 3, queue)) for w in range(4)]
     for w in workers:
         w.start()
-    handed = [queue.get(timeout=120) for _ in workers]
+    handed = [queue.get(timeout=120) for _unused in workers]
     for w in workers:
         w.join(timeout=30)
     owner = {}
@@ -151,22 +150,22 @@ def test_a_run_killed_mid_write_leaves_the_previous_ledger_intact(tmp_path):
 def test_removal_is_reserved_until_applied_then_released_and_reused_last(tmp_path):
     path = str(tmp_path / "ledger.yml")
     networks, hostvars, groups = inventory(4)
-    first, _, _, _ = ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    first, _unused, _unused, _unused = ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     gone_prefix = first["assignments"]["networks"]["net1"]["resources"]["dc3"]["prefix"]
     networks[0]["members"] = ["dc0", "dc1", "dc2", "gw1"]
     groups["dc"].remove("dc3")
     ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     assert ledger_file.read(path)["networks"]["net1"]["resources"]["dc3"]["state"] == "removing"
     # not applied on dc3 (not in the play): still reserved
-    released, _, _, _ = ledger_action.settle_file(path, ["dc0", "dc1", "dc2", "gw1"], list(hostvars), None, True)
+    released, _unused, _unused, _unused = ledger_action.settle_file(path, ["dc0", "dc1", "dc2", "gw1"], list(hostvars), None, True)
     assert released == []
-    released, _, after, _ = ledger_action.settle_file(path, ["dc0", "dc1", "dc2", "dc3", "gw1"], list(hostvars), None, True)
+    released, _unused, after, _unused = ledger_action.settle_file(path, ["dc0", "dc1", "dc2", "dc3", "gw1"], list(hostvars), None, True)
     assert released == ["net1/dc3 %s" % gone_prefix] and after["released"]["prefixes"]["net1"] == [gone_prefix]
     assert "dc3" not in after["ports"] and all("dc3" not in p.get("net1", {}) for p in after["ports"].values())
     # a newcomer whose preferred slot is the released one gets another
     hostvars["dc3-again"] = dict(hostvars["dc3"], gridnet_tenant_public_keys={"net1": fake_public_key("x", "net1")})
     networks[0]["members"].append("dc3-again")
-    again, _, _, _ = ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    again, _unused, _unused, _unused = ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
     assert again["assignments"]["networks"]["net1"]["resources"]["dc3-again"]["prefix"] != gone_prefix
 
 
@@ -179,7 +178,7 @@ def test_ten_runs_of_adding_and_removing_nodes_never_renumber_a_survivor(tmp_pat
     seen = {}
     for run in range(10):
         networks[0]["members"] = sorted(members | {"gw1"})
-        planned, _, _, _ = ledger_action.allocate(path, networks, hostvars, groups, vault(), plaintext=False)
+        planned, _unused, _unused, _unused = ledger_action.allocate(path, networks, hostvars, groups, vault(), plaintext=False)
         ledger_action.settle_file(path, sorted(hostvars), list(hostvars), vault())
         net = planned["assignments"]["networks"]["net1"]
         ports = planned["assignments"]["ports"]

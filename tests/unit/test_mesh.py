@@ -71,7 +71,7 @@ def test_names_fit_and_are_unique_per_node(inventory):
 
 def test_no_two_network_resources_share_a_prefix():
     p = plan(*two_networks())
-    prefixes = [ipaddress.ip_network(r["prefix"]) for _, r in all_resources(p)]
+    prefixes = [ipaddress.ip_network(r["prefix"]) for _unused, r in all_resources(p)]
     assert len(prefixes) == 4 + 2 + 2 + 1 + 4 + 1 + 6 + 1
     for a, b in itertools.combinations(prefixes, 2):
         assert not a.overlaps(b)
@@ -86,7 +86,7 @@ def test_no_two_network_resources_share_a_prefix():
 @given(farms)
 def test_prefixes_unique_and_ports_unique_per_node(inventory):
     p = plan(*inventory)
-    prefixes = [r["prefix"] for _, r in all_resources(p)]
+    prefixes = [r["prefix"] for _unused, r in all_resources(p)]
     assert len(prefixes) == len(set(prefixes))
     for node, state in p["nodes"].items():
         ports = [c["listen_port"] for r in state["resources"] for c in r["connected"] if c["connection"] == "wireguard"]

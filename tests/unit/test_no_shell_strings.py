@@ -33,7 +33,7 @@ def shell_problems(path):
 
 def test_no_shell_script_is_built_from_input():
     problems = []
-    for folder, _, files in os.walk(os.path.join(ROOT, "plugins")):
+    for folder, _unused, files in os.walk(os.path.join(ROOT, "plugins")):
         problems += [p for name in files if name.endswith(".py") for p in shell_problems(os.path.join(folder, name))]
     assert problems == []
 

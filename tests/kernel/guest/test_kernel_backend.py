@@ -81,7 +81,7 @@ def test_three_nodes_mixed_back_ends_endpoint_in_place_and_peer_removal(farm):
                              wireguard_backend=backend)
         assert not result.get("failed") and result["backend"] == ("userspace" if name == "nodec" else "kernel"), result
     farm.workload(the_plan, "nodea")
-    b6, _ = farm.workload(the_plan, "nodeb")
+    b6, _unused = farm.workload(the_plan, "nodeb")
     c6, c4 = farm.workload(the_plan, "nodec")
     assert farm.ping("nodea", b6, deadline=20) and farm.ping("nodea", c6, deadline=20)  # kernel <-> wireguard-go
     assert farm.ping("nodea", c4, deadline=10)
