@@ -9,7 +9,10 @@ lock, read (ledger_file), plan (mesh), record or settle (ledger), write.
 
 from __future__ import annotations
 
+from ansible import constants as C
+from ansible import context
 from ansible.errors import AnsibleActionFail
+from ansible.parsing.vault import VaultLib, VaultSecretsContext
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger, ledger_file
@@ -27,7 +30,7 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def _cycle(path, change, vault, plaintext, check):
+def _cycle(path, change, vault, plaintext, check, encrypt_identity=None):
     """Read, change and (unless nothing changed, or in check mode) write under one lock.
 
     change(current) returns (new ledger, what to report). Returns (report, before, after, changed).
@@ -37,21 +40,22 @@ def _cycle(path, change, vault, plaintext, check):
         new, report = change(current)
         changed = new != current
         if changed and not check:
-            ledger_file.write(path, new, vault, plaintext)
+            ledger_file.write(path, new, vault, plaintext, encrypt_identity)
     return report, current, new, changed
 
 
-def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False, check=False):
+def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False, check=False, encrypt_identity=None):
     """Plan from the inventory and the ledger, and record what the plan hands out. Returns (plan, before, after, changed)."""
     def change(current):
         planned = plan(networks, hostvars, groups, ledger.public_keys(current, hostvars), ledger.assignments(current))
         return ledger.record(current, planned), planned
-    return _cycle(path, change, vault, plaintext, check)
+    return _cycle(path, change, vault, plaintext, check, encrypt_identity)
 
 
-def settle_file(path, applied, inventory_hosts, vault=None, plaintext=False, check=False):
+def settle_file(path, applied, inventory_hosts, vault=None, plaintext=False, check=False, encrypt_identity=None):
     """Release what was removed and applied. Returns (released, before, after, changed)."""
-    return _cycle(path, lambda current: ledger.settle(current, applied, inventory_hosts), vault, plaintext, check)
+    return _cycle(path, lambda current: ledger.settle(current, applied, inventory_hosts), vault, plaintext, check,
+                  encrypt_identity)
 
 
 class ActionModule(ActionBase):
@@ -66,7 +70,13 @@ class ActionModule(ActionBase):
         except AnsibleActionFail as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc.message)
         state, path, plaintext = args["state"], args["path"], args["plaintext"]
-        vault = getattr(self._loader, "_vault", None)
+        # the secrets this run was given (--vault-id, --vault-password-file, ...) and the identity
+        # ansible-vault would encrypt with
+        secrets = VaultSecretsContext.current(optional=True)
+        vault = VaultLib(secrets.secrets if secrets else [])
+        encrypt_identity = context.CLIARGS.get("encrypt_vault_id") or C.DEFAULT_VAULT_ENCRYPT_IDENTITY
+        if isinstance(encrypt_identity, (list, tuple)):  # ansible-vault's option is a list: its last one wins
+            encrypt_identity = encrypt_identity[-1]
         check = self._task.check_mode
         hostvars, groups = task_vars.get("hostvars", {}), task_vars.get("groups", {})
         try:
@@ -75,11 +85,11 @@ class ActionModule(ActionBase):
                 return dict(result, changed=False, rows=rows(current), lines=table_lines(current))
             if state == "plan":
                 planned, current, new, changed = allocate(path, args["networks"], hostvars, groups, vault,
-                                                          plaintext, check)
+                                                          plaintext, check, encrypt_identity)
                 released = []
             else:
                 released, current, new, changed = settle_file(path, args["applied"], list(hostvars), vault,
-                                                              plaintext, check)
+                                                              plaintext, check, encrypt_identity)
         except PlanError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc)
         except OSError as exc:

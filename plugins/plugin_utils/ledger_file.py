@@ -19,6 +19,8 @@ import os
 import time
 
 import yaml
+from ansible.errors import AnsibleError
+from ansible.parsing.vault import match_encrypt_secret
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
@@ -118,12 +120,28 @@ def _plain(value):
     return str(value)
 
 
-def render(ledger, vault=None, plaintext=False, path="ledger"):
+def encrypt_secret(vault, encrypt_identity=None, path="ledger"):
+    """(vault id, secret) to encrypt with, chosen the way `ansible-vault encrypt` chooses.
+
+    The configured encrypt identity (ANSIBLE_VAULT_ENCRYPT_IDENTITY) when there is
+    one; else the only secret; several secrets and no identity is refused.
+    """
+    if encrypt_identity is None and len(vault.secrets) > 1:
+        raise LedgerError("vault ids %s are available to encrypt ledger %s; say which with "
+                          "ANSIBLE_VAULT_ENCRYPT_IDENTITY (vault_encrypt_identity in ansible.cfg)"
+                          % (", ".join(v for v, _unused in vault.secrets), path))
+    try:
+        return match_encrypt_secret(vault.secrets, encrypt_vault_id=encrypt_identity)
+    except AnsibleError as exc:
+        raise LedgerError("ledger %s: %s" % (path, exc))
+
+
+def render(ledger, vault=None, plaintext=False, path="ledger", encrypt_identity=None):
     """The file's bytes: vault-encrypted, or YAML only when plaintext was asked for."""
     text = "# gridnet.tenant allocation ledger: written by the collection, do not edit by hand\n"
     text += yaml.safe_dump({VARIABLE: _plain(ledger)}, default_flow_style=False, sort_keys=True)
     if vault is not None and vault.secrets:
-        vault_id, secret = vault.secrets[0]
+        vault_id, secret = encrypt_secret(vault, encrypt_identity, path)
         return vault.encrypt(text.encode("utf-8"), secret=secret, vault_id=vault_id)
     if not plaintext:
         raise LedgerError("no vault secret is configured to encrypt ledger %s; configure one "
@@ -132,6 +150,6 @@ def render(ledger, vault=None, plaintext=False, path="ledger"):
     return text.encode("utf-8")
 
 
-def write(path, ledger, vault=None, plaintext=False):
+def write(path, ledger, vault=None, plaintext=False, encrypt_identity=None):
     """Replace the ledger atomically: a reader sees the old file or the new one, never half."""
-    write_atomic(path, render(ledger, vault, plaintext, path), mode=0o600, prefix=".gridnet-ledger-")
+    write_atomic(path, render(ledger, vault, plaintext, path, encrypt_identity), mode=0o600, prefix=".gridnet-ledger-")

@@ -50,3 +50,27 @@ def test_diff_shows_the_ledger_table_as_text_without_a_warning(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:]
     assert "[WARNING]" not in result.stdout + result.stderr, result.stdout + result.stderr
     assert "+acme" in result.stdout and "NETWORK" in result.stdout, result.stdout[-2000:]
+
+
+def test_the_ledger_is_encrypted_with_the_configured_encrypt_identity(tmp_path, monkeypatch):
+    for vault_id in ("alpha", "beta"):
+        (tmp_path / vault_id).write_text("password of %s\n" % vault_id)
+    ids = ["--vault-id", "alpha@%s" % (tmp_path / "alpha"), "--vault-id", "beta@%s" % (tmp_path / "beta")]
+    monkeypatch.setenv("ANSIBLE_VAULT_ENCRYPT_IDENTITY", "beta")
+    result, path = record(tmp_path, False, *ids)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert path.read_text().splitlines()[0] == "$ANSIBLE_VAULT;1.2;AES256;beta"
+    # what ansible-vault decrypts with that identity's password alone
+    shown = subprocess.run([os.path.join(BIN, "ansible-vault"), "view", "--vault-id", "beta@%s" % (tmp_path / "beta"),
+                            str(path)], capture_output=True, text=True, check=False)
+    assert shown.returncode == 0 and "gridnet_tenant_ledger:" in shown.stdout, shown.stderr
+
+
+def test_several_vault_ids_and_no_encrypt_identity_is_refused(tmp_path, monkeypatch):
+    for vault_id in ("alpha", "beta"):
+        (tmp_path / vault_id).write_text("password of %s\n" % vault_id)
+    monkeypatch.delenv("ANSIBLE_VAULT_ENCRYPT_IDENTITY", raising=False)
+    result, path = record(tmp_path, False, "--vault-id", "alpha@%s" % (tmp_path / "alpha"),
+                          "--vault-id", "beta@%s" % (tmp_path / "beta"))
+    assert result.returncode != 0 and "vault ids alpha, beta are available" in result.stdout, result.stdout[-2000:]
+    assert not path.exists()
