@@ -41,9 +41,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 public_key:
-  description: The node's public key for the network (null in check mode before the key exists).
+  description:
+    - The node's public key for the network.
+    - In check mode, before the key exists, a random placeholder that stands for the key a real run would
+      make, so that a plan can be predicted; RV(placeholder) is then true.
   returned: when state is present
   type: str
+  sample: "Yw8hJ0pTHkYXRpB+nFZvz4D0mbJp3QvjpYFAaFyBmHc="
+placeholder:
+  description: True when RV(public_key) is a check-mode placeholder, not a key this node holds.
+  returned: when state is present
+  type: bool
 path:
   description: Where the private key is kept on the node.
   returned: always
@@ -89,13 +97,13 @@ def main():
         mode = os.stat(path).st_mode & 0o777
         if mode & 0o077:
             module.fail_json(msg="%s is readable by others (mode %o); a private key must be 0600" % (path, mode))
-        module.exit_json(changed=False, path=path, public_key=keys.public_key(private))
-    if module.check_mode:
-        module.exit_json(changed=True, path=path, public_key=None,
-                         diff={"before": {"key": "absent"}, "after": {"key": "present"}})
+        module.exit_json(changed=False, path=path, public_key=keys.public_key(private), placeholder=False)
+    if module.check_mode:  # nothing is written: a random key's public half stands for the one a run would make
+        module.exit_json(changed=True, path=path, public_key=keys.public_key(keys.generate_private_key()),
+                         placeholder=True, diff={"before": {"key": "absent"}, "after": {"key": "present"}})
     private = keys.generate_private_key()
     keys.write_private_key(path, private)
-    module.exit_json(changed=True, path=path, public_key=keys.public_key(private),
+    module.exit_json(changed=True, path=path, public_key=keys.public_key(private), placeholder=False,
                      diff={"before": {"key": "absent"}, "after": {"key": "present"}})
 
 
