@@ -93,9 +93,9 @@ bench: setup
 clean:
 	rm -rf .build .pytest_cache .hypothesis
 
-LAB := $(CURDIR)/.build/lab
+LAB ?= $(CURDIR)/.build/lab
 # The lab's ledger is vault-encrypted with this lab-only password.
-PLAYBOOK := ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/playbooks/lab/vault-password $(BIN)/ansible-playbook
+PLAYBOOK := GRIDNET_LAB_DIR=$(LAB) ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/playbooks/lab/vault-password $(BIN)/ansible-playbook
 
 # The main job on the built-in lab: build it, render every tenant network, verify with packets.
 lab: setup

@@ -18,6 +18,10 @@ attributes:
   diff_mode:
     support: full
     description: Shows the state before and after, in the same shape.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux nodes (netlink, network namespaces); run as root.
 author:
   - gridnet.tenant contributors (@gridnet)
 """
@@ -31,6 +35,47 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is nothing to show.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux nodes (netlink, network namespaces); run as root.
+author:
+  - gridnet.tenant contributors (@gridnet)
+"""
+
+    # A module run by an action plugin on the controller.
+    CONTROLLER = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Computes and reports; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the ledger as a table before and after.
+  action:
+    support: full
+    description: An action plugin; it runs on the controller, never on the target host.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller.
+author:
+  - gridnet.tenant contributors (@gridnet)
+"""
+
+    # The lab: builds or tears down, reports no diff.
+    LAB = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the lab would be built, rebuilt or torn down; starts and stops nothing.
+  diff_mode:
+    support: none
+    description: Reports the nodes and the inventory, not a diff.
+  platform:
+    support: full
+    platforms: posix
+    description: The Linux machine that hosts the lab, as root (unshare, nsenter).
 author:
   - gridnet.tenant contributors (@gridnet)
 """

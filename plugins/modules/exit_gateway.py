@@ -42,6 +42,12 @@ options:
 requirements:
   - pyroute2 >= 0.9, nft (nftables) and unshare/nsenter (util-linux) on the node
   - root on the node
+notes:
+  - Run after M(gridnet.tenant.network_resource) has made the exit's namespace.
+  - After applying, the module reads the state back and fails naming anything that differs from the plan.
+seealso:
+  - module: gridnet.tenant.network_resource
+  - module: gridnet.tenant.upstream_routes
 """
 
 EXAMPLES = r"""
@@ -59,10 +65,29 @@ changes:
   returned: always
   type: list
   elements: str
+  sample:
+    - create uplink gtu-k3pxqa on uplink0
+    - route ::/0 via 2001:db8:ff::1 dev gtu-k3pxqa metric 1024
+    - create nftables table inet gt_exit_k3pxqa
 state:
-  description: The exit's state after the run, in the shape --diff shows (uplink, routes, nftables listing).
+  description: The exit's state as read back after the run (in check mode, the prediction), in the shape --diff shows.
   returned: always
   type: dict
+  contains:
+    namespace:
+      description: Whether the network's namespace exists.
+      type: bool
+    uplink:
+      description: The uplink (C(parent), C(mac), C(up), C(addresses)), or null.
+      type: dict
+    routes:
+      description: The default routes of protocol 153 by destination, as C(via GATEWAY dev UPLINK metric N).
+      type: dict
+      sample: {"::/0": "via 2001:db8:ff::1 dev gtu-k3pxqa metric 1024"}
+    nftables:
+      description: nft's own listing of the network's table, line by line, or null.
+      type: list
+      elements: str
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.exit_gateway import converge

@@ -18,9 +18,9 @@ description:
     process of the lab even after a failed or interrupted build; anchors are also found by the exact mark they carry
     in their argv (C(gridnet-lab-anchor LAB NODE)). Killing an anchor ends its PID namespace and with it every
     process of the node (wireguard-go included); its namespaces and private mounts go with it.
-  - Runs on the machine that hosts the lab, as root. See docs/lab.md.
+  - Runs on the machine that hosts the lab, as root.
 extends_documentation_fragment:
-  - gridnet.tenant.attributes
+  - gridnet.tenant.attributes.LAB
 options:
   name:
     description: The lab's name; anchors carry it, so two labs never touch each other's nodes.
@@ -65,19 +65,24 @@ options:
     default: []
 requirements:
   - root; unshare and nsenter (util-linux), iproute2, nftables
+notes:
+  - A simulation for tests and demonstrations; not for production nodes.
+  - The default O(directory) of the lab playbooks is C(~/.local/state/gridnet-tenant/LAB), outside the collection.
+seealso:
+  - module: gridnet.tenant.network_resource
 """
 
 EXAMPLES = r"""
 - name: Build the default lab and write its inventory
   gridnet.tenant.lab:
-    directory: "{{ playbook_dir }}/.build/lab"
+    directory: "{{ lookup('env', 'HOME') }}/.local/state/gridnet-tenant/gridnet-lab"
     topology: "{{ gridnet_lab_topology }}"
     networks: "{{ gridnet_lab_networks }}"
     python: "{{ ansible_playbook_python }}"
 
 - name: Tear it down
   gridnet.tenant.lab:
-    directory: "{{ playbook_dir }}/.build/lab"
+    directory: "{{ lookup('env', 'HOME') }}/.local/state/gridnet-tenant/gridnet-lab"
     state: absent
 """
 
@@ -86,19 +91,23 @@ inventory:
   description: The inventory file the lab wrote.
   returned: state=present
   type: str
+  sample: /root/.local/state/gridnet-tenant/gridnet-lab/inventory/hosts.yml
 nodes:
   description: Node name to anchor PID.
   returned: always
   type: dict
+  sample: {"dc1": 41235, "gw": 41302}
 rebooted:
   description: Node name to the PID of its new anchor, for the nodes rebooted.
   returned: state=present
   type: dict
+  sample: {"home1": 52871}
 stopped:
   description: The nodes whose anchors were stopped.
   returned: state=absent
   type: list
   elements: str
+  sample: ["dc1", "gw"]
 """
 
 import json

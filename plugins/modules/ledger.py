@@ -25,7 +25,7 @@ description:
   - C(state=show) returns the ledger as rows (network, node, prefix, IPv4 subnet, ports, state).
   - An action plugin; runs on the controller. Nothing is written in check mode.
 extends_documentation_fragment:
-  - gridnet.tenant.attributes
+  - gridnet.tenant.attributes.CONTROLLER
 options:
   path:
     description: The ledger file.
@@ -48,6 +48,9 @@ options:
     description: For C(state=settle), the hosts on which this run's converge succeeded (C(ansible_play_hosts)).
     type: list
     elements: str
+seealso:
+  - plugin: gridnet.tenant.plan
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -71,19 +74,39 @@ plan:
   description: The plan (as the gridnet.tenant.plan filter returns it), for C(state=plan).
   returned: state=plan
   type: dict
+  contains:
+    nodes:
+      description: Per host, its network resources (each an item for M(gridnet.tenant.network_resource)).
+      type: dict
+    exits:
+      description: Per network, its exit (each an item for M(gridnet.tenant.exit_gateway)).
+      type: list
+      elements: dict
+    upstream_routes:
+      description: Each network's block via its exit (for M(gridnet.tenant.upstream_routes)).
+      type: list
+      elements: dict
+    assignments:
+      description: What the plan handed out (blocks, VXLAN ids, prefixes, subnets, public keys, ports).
+      type: dict
 released:
   description: What C(state=settle) released.
   returned: state=settle
   type: list
   elements: str
+  sample: ["acme/dc2 2001:db8:14f:90bf::/64"]
 rows:
   description: The ledger's rows, for C(state=show).
   returned: state=show
   type: list
   elements: dict
+  sample: [{"network": "acme", "node": "dc1", "prefix": "2001:db8:14f:239a::/64", "ipv4": "10.60.15.0/24",
+            "ports": "53038,54532", "state": "active"}]
 lines:
   description: The same as an aligned text table.
   returned: state=show
   type: list
   elements: str
+  sample: ["NETWORK  NODE  PREFIX                  IPV4           PORTS        STATE",
+           "acme     dc1   2001:db8:14f:239a::/64  10.60.15.0/24  53038,54532  active"]
 """

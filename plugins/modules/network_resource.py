@@ -35,6 +35,20 @@ options:
     type: str
     choices: [present, absent]
     default: present
+notes:
+  - One call converges one network resource; the O(resource) holds every link, so a role loops over a node's
+    networks, never over peers.
+  - After applying, the module reads the state back; anything that differs from the plan (a route the kernel did not
+    take, an address that vanished) fails the task, naming it.
+  - The private key is read from O(key_dir) on the node and compared, never returned.
+seealso:
+  - module: gridnet.tenant.wireguard_key
+  - module: gridnet.tenant.network_resource_info
+  - module: gridnet.tenant.prune_resources
+  - module: gridnet.tenant.exit_gateway
+  - module: gridnet.tenant.node_agent
+  - plugin: gridnet.tenant.plan
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -52,14 +66,44 @@ changes:
   returned: always
   type: list
   elements: str
+  sample:
+    - create namespace gt-k3pxqa
+    - create WireGuard link gtwals7ui2xti to Yw8hJ0pTHkYXRpB+nFZvz4D0mbJp3QvjpYFAaFyBmHc= (port 53038)
+    - route ::/0 via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti
 backend:
   description: The WireGuard back end used for new links (C(kernel) or C(userspace)), null when none was made.
   returned: always
   type: str
+  sample: kernel
 state:
-  description: The resource's state after the run, in the shape --diff shows. Contains no private key.
+  description:
+    - The resource's state as read back after the run (in check mode, the prediction), in the shape --diff shows.
+    - Contains no private key.
   returned: always
   type: dict
+  contains:
+    namespace:
+      description: Whether the resource's namespace exists.
+      type: bool
+    sysctls:
+      description: Forwarding and address sysctls inside the namespace.
+      type: dict
+    bridge:
+      description: The bridge where workloads attach (C(mtu), C(up)).
+      type: dict
+    veth:
+      description: The namespace's end of the veth (C(mtu), C(up), C(addresses)).
+      type: dict
+    wireguard:
+      description: Each WireGuard link by name, with its port, public key and peer.
+      type: dict
+    vxlan:
+      description: The VXLAN device, or null.
+      type: dict
+    routes:
+      description: Each route of protocol 152 by destination, as C(via GATEWAY dev INTERFACE).
+      type: dict
+      sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import keys

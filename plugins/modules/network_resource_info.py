@@ -20,6 +20,8 @@ options:
   namespace:
     description: Report only this network resource namespace. Fails when it does not exist.
     type: str
+seealso:
+  - module: gridnet.tenant.network_resource
 """
 
 EXAMPLES = r"""
@@ -52,6 +54,7 @@ resources:
     routes:
       description: Destination to C(via GATEWAY dev LINK), for the routes the collection owns.
       type: dict
+      sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns

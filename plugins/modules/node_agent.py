@@ -18,7 +18,7 @@ description:
     O(agent_dir).
   - Where systemd is the init, installs, enables and starts C(/etc/systemd/system/gridnet-tenant-agent.service)
     (C(Restart=always)). Elsewhere starts the agent detached (its own session, no inherited descriptors); the node's
-    own boot must then run C(gridnet-tenant-agent run) (the lab does). See docs/node-agent.md.
+    own boot must then run C(gridnet-tenant-agent run) (the lab does).
   - O(state=absent) stops the agent, disables and removes the unit and removes O(agent_dir); records and keys stay.
 extends_documentation_fragment:
   - gridnet.tenant.attributes
@@ -52,6 +52,9 @@ options:
 requirements:
   - pyroute2 >= 0.9 on the node
   - root on the node
+seealso:
+  - module: gridnet.tenant.network_resource
+  - module: gridnet.tenant.exit_gateway
 """
 
 EXAMPLES = r"""
@@ -65,10 +68,14 @@ changes:
   returned: always
   type: list
   elements: str
+  sample:
+    - write /var/lib/gridnet-tenant/agent/gridnet-tenant-agent
+    - enable and (re)start gridnet-tenant-agent.service
 launcher:
-  description: The agent's launcher (C(gridnet-tenant-agent boot|run|status)).
+  description: The agent's launcher on the node (C(gridnet-tenant-agent boot|run|status)).
   returned: always
   type: str
+  sample: /var/lib/gridnet-tenant/agent/gridnet-tenant-agent
 """
 
 import os

@@ -32,6 +32,12 @@ options:
     default: []
 requirements:
   - iproute2 and ping (iputils) on the node; root
+seealso:
+  - module: gridnet.tenant.network_resource
+  - plugin: gridnet.tenant.probes
+    plugin_type: filter
+  - plugin: gridnet.tenant.connectivity_matrix
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -44,15 +50,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 results:
-  description: One entry per probe - C(id), C(expect) (should it answer) and C(ok) (did it).
-  returned: always
+  description: One result per probe, in the order given.
+  returned: always (empty in check mode)
   type: list
   elements: dict
+  sample: [{"id": "dc1/acme ping6 dc2/acme", "expect": true, "ok": true}]
 made:
-  description: The workloads this run made.
+  description: The workloads created (or that would be, in check mode).
   returned: always
   type: list
   elements: str
+  sample: ["gtv-k3pxqa"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -26,6 +26,11 @@ options:
 requirements:
   - pyroute2 >= 0.9 on the node
   - root on the node
+notes:
+  - Resources are found by their names' prefixes (C(gt-), C(gtb-), C(gth-), C(gtv-)) and by the node's records;
+    nothing else is touched.
+seealso:
+  - module: gridnet.tenant.network_resource
 """
 
 EXAMPLES = r"""
@@ -36,15 +41,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changes:
-  description: What was removed (or would be, in check mode).
+  description: What was removed (or would be, in check mode), in order.
   returned: always
   type: list
   elements: str
+  sample: ["remove namespace gt-oldnet and its links", "remove gtb-oldnet"]
 removed:
-  description: The namespaces of the removed network resources.
+  description: The namespaces of the resources removed.
   returned: always
   type: list
   elements: str
+  sample: ["gt-oldnet"]
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run

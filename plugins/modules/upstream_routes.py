@@ -25,6 +25,10 @@ options:
 requirements:
   - pyroute2 >= 0.9 on the router
   - root on the router
+notes:
+  - Only routes of protocol 152 are managed; routes of any other origin, and default routes, are never touched.
+seealso:
+  - module: gridnet.tenant.exit_gateway
 """
 
 EXAMPLES = r"""
@@ -39,10 +43,12 @@ changes:
   returned: always
   type: list
   elements: str
+  sample: ["route 2001:db8:100::/48 via 2001:db8:ff::10"]
 routes:
   description: The routes of protocol 152 after the run, prefix to C(via ADDRESS).
   returned: always
   type: dict
+  sample: {"2001:db8:100::/48": "via 2001:db8:ff::10"}
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run

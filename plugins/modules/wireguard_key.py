@@ -26,6 +26,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
+notes:
+  - The private key is made on the node, kept there with mode 0600 and never returned.
+seealso:
+  - module: gridnet.tenant.network_resource
 """
 
 EXAMPLES = r"""
@@ -56,6 +60,7 @@ path:
   description: Where the private key is kept on the node.
   returned: always
   type: str
+  sample: /var/lib/gridnet-tenant/keys/acme.key
 """
 
 import os
