@@ -81,7 +81,7 @@ kernel: setup
 collection: setup
 	@rm -rf .build/dist .build/installed && mkdir -p .build/dist .build/installed
 	$(BIN)/ansible-galaxy collection build --output-path .build/dist . >/dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/installed $(BIN)/ansible-galaxy collection install --force -p .build/installed .build/dist/gridnet-tenant-*.tar.gz >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/installed $(BIN)/ansible-galaxy collection install --offline --force -p .build/installed .build/dist/gridnet-tenant-*.tar.gz >/dev/null
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/installed PYTHONPATH= $(BIN)/ansible localhost -c local -i localhost, \
 	  -m ansible.builtin.assert -a "that=\"'2001:db8::/48' | gridnet.tenant.carve(64, ['a']) | length == 1\"" | grep -q SUCCESS
 	@echo "collection: built, installed and usable by FQCN"
