@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from ansible import constants as C
 from ansible import context
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.parsing.vault import VaultLib, VaultSecretsContext
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger, ledger_file
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, require_netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_table import table_lines, rows
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
 
@@ -70,6 +70,11 @@ class ActionModule(ActionBase):
         except AnsibleActionFail as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc.message)
         state, path, plaintext = args["state"], args["path"], args["plaintext"]
+        if state == "plan":
+            try:
+                require_netaddr()
+            except AnsibleError as exc:
+                return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc.message)
         # the secrets this run was given (--vault-id, --vault-password-file, ...) and the identity
         # ansible-vault would encrypt with
         secrets = VaultSecretsContext.current(optional=True)

@@ -5,20 +5,8 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
-from ansible.errors import AnsibleFilterError
-from ansible.module_utils.basic import missing_required_lib
-
-HAS_NETADDR = find_spec("netaddr") is not None  # the planner imports it
-
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import inventory, mesh
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors
-
-
-def require_netaddr():
-    if not HAS_NETADDR:
-        raise AnsibleFilterError(missing_required_lib("netaddr"))
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors, require_netaddr
 
 
 @filter_errors

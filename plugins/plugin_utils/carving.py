@@ -17,7 +17,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import prefe
 
 try:
     import netaddr
-except ImportError:  # pragma: no cover - reported by the filter plugins
+except ImportError:  # the filters and the ledger action report it (errors.require_netaddr)
     netaddr = None
 
 _BITS = {4: 32, 6: 128}

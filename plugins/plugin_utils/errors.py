@@ -26,4 +26,14 @@ def filter_errors(function):
     return wrapper
 
 
-__all__ = ["PlanError", "filter_errors"]
+def require_netaddr():
+    """Fail as Ansible does for a missing library when the controller has no netaddr (the planner needs it)."""
+    try:
+        import netaddr  # noqa: F401  pylint: disable=unused-import
+    except ImportError:
+        from ansible.errors import AnsibleError
+        from ansible.module_utils.basic import missing_required_lib
+        raise AnsibleError(missing_required_lib("netaddr"))
+
+
+__all__ = ["PlanError", "filter_errors", "require_netaddr"]

@@ -74,3 +74,15 @@ def test_several_vault_ids_and_no_encrypt_identity_is_refused(tmp_path, monkeypa
                           "--vault-id", "beta@%s" % (tmp_path / "beta"))
     assert result.returncode != 0 and "vault ids alpha, beta are available" in result.stdout, result.stdout[-2000:]
     assert not path.exists()
+
+
+def test_a_controller_without_netaddr_is_told_to_install_it(tmp_path, monkeypatch):
+    hidden = tmp_path / "hide"
+    hidden.mkdir()
+    (hidden / "netaddr.py").write_text("raise ImportError('netaddr hidden by the test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(hidden))
+    result, path = record(tmp_path, "yes")
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "Failed to import the required Python library (netaddr)" in result.stdout, result.stdout[-2000:]
+    assert "AttributeError" not in result.stdout + result.stderr
+    assert not path.exists()
