@@ -94,6 +94,8 @@ clean:
 	rm -rf .build .pytest_cache .hypothesis
 
 LAB ?= $(CURDIR)/.build/lab
+# how the lab directory is shown: relative to this checkout when inside it
+LAB_SHOWN = $(patsubst $(CURDIR)/%,%,$(LAB))
 # The lab's ledger is vault-encrypted with this lab-only password.
 PLAYBOOK := GRIDNET_LAB_DIR=$(LAB) ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/playbooks/lab/vault-password $(BIN)/ansible-playbook
 
@@ -105,8 +107,8 @@ lab: setup
 	@echo; echo "What was built:"; cat $(LAB)/built.txt
 	@echo; cat $(LAB)/matrix.txt
 	@$(PLAYBOOK) -i $(LAB)/inventory playbooks/ledger.yml -e gridnet_tenant_ledger_report=$(LAB)/ledger.txt >/dev/null
-	@echo; echo "The allocation ledger (vault-encrypted in $(LAB)/inventory/group_vars/all):"; cat $(LAB)/ledger.txt
-	@echo; echo "Picture of the mesh: $(LAB)/mesh.svg    Tear the lab down: make lab-down"
+	@echo; echo "The allocation ledger (vault-encrypted in $(LAB_SHOWN)/inventory/group_vars/all):"; cat $(LAB)/ledger.txt
+	@echo; echo "Picture of the mesh: $(LAB_SHOWN)/mesh.svg    Tear the lab down: make lab-down"
 
 lab-down: setup
 	$(PLAYBOOK) playbooks/lab/down.yml
