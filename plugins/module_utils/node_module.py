@@ -5,17 +5,43 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
 
+PYROUTE2_MINIMUM = "0.9.7"  # netns= on IPRoute, and the generic netlink WireGuard API the modules use
+
+
+def _numbers(version):
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("+")[0].split(".")[:3])
+
+
+def pyroute2_problem():
+    """Why this node's pyroute2 cannot serve the modules (missing or too old), or None."""
+    if not HAS_PYROUTE2:
+        return missing_required_lib("pyroute2 >= %s" % PYROUTE2_MINIMUM)
+    import pyroute2
+    try:
+        from importlib.metadata import version
+        found = version("pyroute2")
+    except Exception:  # no distribution metadata: the package's own idea
+        found = getattr(pyroute2, "__version__", "unknown")
+    if found == "unknown" or _numbers(found) < _numbers(PYROUTE2_MINIMUM):
+        return ("pyroute2 >= %s is needed on this node; found %s in %s. Debian 12's python3-pyroute2 is 0.7.2: "
+                "give the node a virtualenv with pyroute2 and point ansible_python_interpreter at it"
+                % (PYROUTE2_MINIMUM, found, os.path.dirname(pyroute2.__file__)))
+    return None
+
 
 def node_module(**argument_spec):
-    """An AnsibleModule with check mode, failing clearly where pyroute2 is missing."""
+    """An AnsibleModule with check mode, failing clearly where pyroute2 is missing or too old."""
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib("pyroute2"))
+    problem = pyroute2_problem()
+    if problem:
+        module.fail_json(msg=problem)
     return module
 
 
