@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.rules import check_public_key
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import naming
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors as _checked
 
 
@@ -22,6 +23,17 @@ def wireguard_ifname(public_key):
 
 
 @_checked
+def checked_public_keys(public_keys, node):
+    """The node's published public keys, each checked by the rule the planner applies: refused here,
+    whether or not the node makes a key of its own this run (a --limit run plans without that)."""
+    if not isinstance(public_keys, dict):
+        raise PlanError("node %r: gridnet_tenant_public_keys must be a mapping of netid to public key" % node)
+    for netid, key in public_keys.items():
+        check_public_key(key, "network %r, node %r" % (netid, node))
+    return public_keys
+
+
+@_checked
 def link_local(node, netid):
     return naming.link_local(netid, node)
 
@@ -32,4 +44,5 @@ class FilterModule(object):
             "resource_names": resource_names,
             "wireguard_ifname": wireguard_ifname,
             "link_local": link_local,
+            "checked_public_keys": checked_public_keys,
         }

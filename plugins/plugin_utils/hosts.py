@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import rules
+from ansible_collections.gridnet.tenant.plugins.module_utils.rules import check_ifname
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import parse_address, parse_prefix
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.fields import boolean, integer, known_keys, mapping
@@ -56,18 +57,30 @@ def read_underlay(node, hostvars):
         raise PlanError("%s.port_range: expected [first, last], got %r" % (what, port_range))
     low = integer(port_range[0], what + ".port_range", 1024, 65535)
     high = integer(port_range[1], what + ".port_range", low, 65535)
-    segment = data.get("l2_segment")
+    segment = _name(data.get("l2_segment"), what + ".l2_segment", "a segment name")
+    l2_interface = _name(data.get("l2_interface"), what + ".l2_interface", "an interface name")
+    if l2_interface is not None:
+        check_ifname(l2_interface, what + ".l2_interface")
     return Underlay(
         node=node,
         ipv6=ipv6,
         ipv4=ipv4,
         reachable=boolean(data.get("reachable", True), what + ".reachable"),
-        segment=str(segment) if segment else None,
+        segment=segment,
         mtu=mtu,
         link_mtu=link_mtu,
         port_range=(low, high),
-        l2_interface=str(data["l2_interface"]) if data.get("l2_interface") else None,
+        l2_interface=l2_interface,
     )
+
+
+def _name(value, what, kind):
+    """A name given as a string (or a number); None when unset. A list or a mapping is a mistake, not a name."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise PlanError("%s: %r is not %s (a string)" % (what, value, kind))
+    return str(value)
 
 
 def read_exit_gateway(node, hostvars):

@@ -37,7 +37,7 @@ def inventory(farm):
         "exit": {"node": "nodeb", "ipv6": "2001:db8:ff::10/64"}}]}}}
 
 
-def play(tmp_path, farm, *extra):
+def play(tmp_path, farm, *extra, succeed=True):
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory(farm)))
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
@@ -45,6 +45,8 @@ def play(tmp_path, farm, *extra):
     result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                              str(tmp_path / "hosts.yml"), str(tmp_path / "site.yml")] + list(extra),
                             capture_output=True, text=True, env=env, check=False)
+    if not succeed:
+        return result
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.M)}
 
@@ -87,3 +89,19 @@ def test_check_mode_on_fresh_nodes_with_keys_in_the_inventory_predicts_and_touch
         assert lab.run(farm.pids[node], ["ip", "netns", "list"]).stdout.strip() == ""
         assert lab.run(farm.pids[node], ["ls", "-A", "/var/lib"]).stdout.strip() == ""  # no key, record or agent
     assert sorted(os.listdir(str(tmp_path))) == ["host_vars", "hosts.yml", "site.yml"]  # no ledger, no lock
+
+
+def test_a_malformed_key_in_the_inventory_gets_one_verdict_in_full_and_limited_runs(farm, tmp_path):
+    farm.node("nodea", ipv6="2001:db8:1::1")
+    farm.node("nodeb", ipv6="2001:db8:1::2")
+    farm.exit_node = "nodeb"
+    farm.cable("nodea", "nodeb", "2001:db8:1::", "192.0.2.")
+    (tmp_path / "host_vars").mkdir()
+    (tmp_path / "host_vars" / "nodea.yml").write_text(yaml.safe_dump({"gridnet_tenant_public_keys": {"net1": "abc"}}))
+    refusal = "network 'net1', node 'nodea': public key 'abc' not valid base64"
+    full = play(tmp_path, farm, succeed=False)
+    limited = play(tmp_path, farm, "--limit", "nodeb", succeed=False)
+    for result in (full, limited):
+        assert result.returncode != 0 and refusal in result.stdout, result.stdout[-3000:]
+    for node in ("nodea", "nodeb"):  # refused before any resource was made
+        assert lab.run(farm.pids[node], ["ip", "netns", "list"]).stdout.strip() == ""

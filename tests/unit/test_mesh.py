@@ -269,6 +269,10 @@ BAD_INPUTS = {
                                   "ipv6_nat: NAT66 is only for ULA allocations .*2001:db8:100::/40"),
     "ports exhausted": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(port_range=[51820, 51821]),
                         "node 'dc0': port_range 51820-51821 is exhausted"),
+    "l2_segment a list": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(l2_segment=["l2", "dc"]),
+                          "host dc0: gridnet_tenant_underlay.l2_segment: \\['l2', 'dc'\\] is not a segment name"),
+    "l2_interface a mapping": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(l2_interface={"a": 1}),
+                               "l2_interface: {'a': 1} is not an interface name"),
 }
 
 
