@@ -228,8 +228,9 @@ class Resource(shape.Target):
         want, have, changes = desired["vxlan"], actual["vxlan"], []
         immutable = ("name", "vni", "local", "port", "group")
         if have is not None and (want is None or any(have[k] != want[k] for k in immutable)):
-            changes.append(Change("remove VXLAN %s" % have["name"],
-                                  lambda: self.ns().link("del", index=index_of(self.ns(), have["name"]))))
+            # the name is bound now: `have` is rebound below, before any change runs
+            changes.append(Change("remove VXLAN %s" % have["name"], lambda name=have["name"]: self.ns().link(
+                "del", index=index_of(self.ns(), name))))
             have = None
         if want is None:
             return changes
