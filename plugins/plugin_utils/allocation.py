@@ -123,6 +123,7 @@ def assign_ports(topologies, underlays, existing_ports):
                     if int(port) in taken[node]:
                         raise PlanError("ledger: node %r has port %d assigned twice" % (node, int(port)))
                     taken[node].add(int(port))
+    outside = {}  # node -> ["netid/peer (port)"]: held ports the node's port_range no longer holds
     for topology in topologies:
         netid = topology.net.netid
         key_hash = {m: digest_int("port", netid + "/" + m) for m in topology.members}
@@ -147,6 +148,15 @@ def assign_ports(topologies, underlays, existing_ports):
                     used.add(port)
                 else:
                     port = int(port)
+                    if not low <= port <= high:
+                        outside.setdefault(node, []).append("%s/%s (%d)" % (netid, peer, port))
                 pair_ports[side] = port
                 mine[peer] = port
+    if outside:
+        node = min(outside)
+        low, high = underlays[node].port_range
+        raise PlanError(
+            "node %r: port_range %d-%d no longer holds the listen ports of its links %s; ports are never "
+            "renumbered behind the peers' backs: widen port_range to hold them"
+            % (node, low, high, ", ".join(outside[node])))
     return ports

@@ -320,3 +320,21 @@ def test_nat66_network_of_a_ula_block_gets_no_upstream_route():
     assert the_plan["exits"][0]["ipv6_nat"] is True
     assert the_plan["exits"][0]["block"].startswith("fd00:1")
     assert the_plan["upstream_routes"] == []
+
+
+def test_a_narrowed_port_range_is_refused_naming_the_links_whose_ports_it_drops():
+    networks, hostvars, groups, keys = farm(dc_nodes=3)
+    first = plan(networks, hostvars, groups, keys)
+    held = first["assignments"]["ports"]["dc1"]["net1"]
+    hostvars["dc1"]["gridnet_tenant_underlay"]["port_range"] = [51820, 51820]
+    with pytest.raises(PlanError) as refused:
+        plan(networks, hostvars, groups, keys, assignments=first["assignments"])
+    message = str(refused.value)
+    assert message.startswith("node 'dc1': port_range 51820-51820 no longer holds the listen ports of its links")
+    for peer, port in held.items():
+        if port != 51820:
+            assert "net1/%s (%d)" % (peer, port) in message, message
+    # widened again, the same ports are kept
+    hostvars["dc1"]["gridnet_tenant_underlay"]["port_range"] = [51820, 59999]
+    again = plan(networks, hostvars, groups, keys, assignments=first["assignments"])
+    assert again["assignments"]["ports"]["dc1"]["net1"] == held
