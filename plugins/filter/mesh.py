@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import inventory, mesh
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors, require_netaddr
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
 
 
 @filter_errors
@@ -24,6 +25,17 @@ def networks_of(networks, node, hostvars, groups=None):
         or node in inventory.resolve_members(net.get("netid"), net.get("members"), hostvars, groups))
 
 
+@filter_errors
+def checked_networks(networks, hostvars, groups=None):
+    """The networks, unchanged, once everything that can be checked without keys or allocations is:
+    the keys step runs after it, so a plan refused for the inventory leaves no key behind."""
+    require_netaddr()
+    nets, underlays, _gateways = inventory.read_networks(networks, hostvars, groups)
+    for net in nets:
+        Topology(net, underlays)  # link MTUs, and a path between every two members
+    return networks
+
+
 class FilterModule(object):
     def filters(self):
-        return {"plan": plan, "networks_of": networks_of}
+        return {"plan": plan, "networks_of": networks_of, "checked_networks": checked_networks}

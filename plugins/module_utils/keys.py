@@ -27,6 +27,7 @@ try:
 except ImportError:
     HAS_CRYPTOGRAPHY = False
 
+KEY_SUFFIX = ".key"  # a network's private key is key_dir/NETID.key
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -67,7 +68,7 @@ def key_path(key_dir, netid):
     if not _SAFE_NAME.match(netid):
         raise ValueError(
             "netid %r cannot name a key file (use letters, digits and _ . : -, at most 128 characters)" % netid)
-    return os.path.join(key_dir, netid + ".key")
+    return os.path.join(key_dir, netid + KEY_SUFFIX)
 
 
 def read_private_key(path):

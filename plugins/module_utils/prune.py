@@ -4,15 +4,17 @@
 """The whole node cleaned: every network resource of ours that is not to be kept, removed.
 
 A network the node left (or that was deleted) leaves its namespace, links,
-bridge, veth, workload and records behind; they are found by their name
-prefixes (names.py) and removed the way resource.py removes one resource.
+bridge, veth, workload, records and private key behind; they are found by
+their name prefixes (names.py) or file names (keys.py) and removed the way
+resource.py removes one resource.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records
+from ansible_collections.gridnet.tenant.plugins.module_utils import keys, netns, records
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
@@ -39,8 +41,23 @@ def _tags_on_node(node):
     return tags, workloads
 
 
-def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
-    """Remove every network resource of ours on this node whose namespace is not in `keep`."""
+def key_changes(key_dir, networks):
+    """Remove the private key of every network not in `networks` (None: keep every key)."""
+    if networks is None or not os.path.isdir(key_dir):
+        return []
+    changes = []
+    for name in sorted(os.listdir(key_dir)):
+        netid, extension = os.path.splitext(name)
+        if extension == keys.KEY_SUFFIX and netid not in networks:
+            path = os.path.join(key_dir, name)
+            changes.append(Change("remove the private key of network %s (%s)" % (netid, path),
+                                  lambda path=path: os.unlink(path)))
+    return changes
+
+
+def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None, networks=None):
+    """Remove every network resource of ours on this node whose namespace is not in `keep`,
+    and, with `networks`, the private key of every network not in it."""
     keep = set(keep)
     with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node:
         tags, workloads = _tags_on_node(node)
@@ -56,6 +73,8 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go"):
             if tag in workloads:
                 changes.append(Change("remove workload %s" % resource["workload"],
                                       lambda name=resource["workload"]: netns.remove(name)))
+        if key_dir is not None:
+            changes += key_changes(key_dir, networks)
         if not check_mode:
             apply_changes(changes, APPLY_ERRORS)
     return {"changes": [c.text for c in changes], "removed": [PREFIXES["namespace"] + t for t in stale]}

@@ -14,8 +14,10 @@ description:
     their links, bridge C(gtb-TAG) and veth C(gth-TAG)) whose namespace is not in O(keep). That is what is left when
     the node leaves a network or the network is deleted; its exit uplink and nftables table go with the namespace.
   - Objects without the collection's name prefixes are never touched.
+  - With O(networks), also removes from O(key_dir) the private key (C(NETID.key)) of every network not listed.
 extends_documentation_fragment:
   - gridnet.tenant.attributes
+  - gridnet.tenant.node
   - gridnet.tenant.node.WIREGUARD_GO
 options:
   keep:
@@ -23,6 +25,12 @@ options:
     type: list
     elements: str
     required: true
+  networks:
+    description:
+      - The networks the node takes part in; the private keys of all others are removed from O(key_dir).
+      - When omitted, no key is removed.
+    type: list
+    elements: str
 requirements:
   - pyroute2 >= 0.9 on the node
   - root on the node
@@ -45,7 +53,8 @@ changes:
   returned: always
   type: list
   elements: str
-  sample: ["remove namespace gt-oldnet and its links", "remove gtb-oldnet"]
+  sample: ["remove namespace gt-oldnet and its links", "remove gtb-oldnet",
+           "remove the private key of network oldnet (/var/lib/gridnet-tenant/keys/oldnet.key)"]
 removed:
   description: The namespaces of the resources removed.
   returned: always
@@ -61,10 +70,13 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.prune import prune
 def main():
     module = node_module(
         keep=dict(type="list", elements="str", required=True),
+        networks=dict(type="list", elements="str"),
+        key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
         wireguard_go=dict(type="str", default="wireguard-go"),
     )
     result = run(module, "pruning network resources", prune,
-                 module.params["keep"], module.check_mode, module.params["wireguard_go"])
+                 module.params["keep"], module.check_mode, module.params["wireguard_go"],
+                 module.params["key_dir"], module.params["networks"])
     exit_converged(module, dict(result, before={"remove": result["removed"]}, after={"remove": []}),
                    removed=result["removed"])
 

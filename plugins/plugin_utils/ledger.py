@@ -69,7 +69,8 @@ def record(ledger, planned):
             new["released"]["blocks"].remove(net["block"])
     for node, networks in given["ports"].items():
         for netid, peers in networks.items():
-            new["ports"].setdefault(node, {}).setdefault(netid, {}).update(peers)
+            if peers:  # a node without WireGuard links holds no port: settle() would drop the empty entry again
+                new["ports"].setdefault(node, {}).setdefault(netid, {}).update(peers)
     return new
 
 

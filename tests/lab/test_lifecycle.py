@@ -49,10 +49,11 @@ def test_add_then_remove_a_node(lab_farm):
     # remove home2: its network resource goes, and every peer's link to it
     home2_before = farm.snapshot(["home2"])
     (home2_ns, home2_state), = home2_before.items()
+    home2_key = farm.module("home2", "wireguard_key", netid="acme")["public_key"]  # before its key goes too
     acme(farm)["members"].remove("home2")
     farm.playbook("site.yml")
     assert farm.snapshot(["home2"]) == {}
-    home2_key = farm.module("home2", "wireguard_key", netid="acme")["public_key"]
+    assert lab.run(farm.pids()["home2"], ["ls", "/var/lib/gridnet-tenant/keys"], check=False).stdout.strip() == ""
     home2_prefix = [a for a in home2_state["addresses"] if ":" in a and not a.startswith("fe80")][0]
     for place, state in farm.snapshot([n for n in members(farm) if n != "home2"]).items():
         assert all(peer != home2_key for _unused, peer, _unused in state["links"].values()), place

@@ -20,7 +20,11 @@ PLAYBOOK = """
 """
 
 
-def inventory(farm):
+NET1 = {"netid": "net1", "members": ["nodea", "nodeb"], "ipv4_range": "10.60.0.0/16",
+        "exit": {"node": "nodeb", "ipv6": "2001:db8:ff::10/64"}}
+
+
+def inventory(farm, networks=None):
     hosts = {}
     for name, pid in farm.pids.items():
         hosts[name] = {
@@ -32,13 +36,12 @@ def inventory(farm):
     hosts["nodeb"]["gridnet_tenant_exit"] = {
         "allocation": "2001:db8:100::/40", "network_prefixlen": 48,
         "uplink": {"parent": "uplink0", "ipv6_gateway": "2001:db8:ff::1"}}
-    return {"all": {"hosts": hosts, "vars": {"gridnet_tenant_ledger_plaintext": True, "gridnet_tenant_networks": [{
-        "netid": "net1", "members": ["nodea", "nodeb"], "ipv4_range": "10.60.0.0/16",
-        "exit": {"node": "nodeb", "ipv6": "2001:db8:ff::10/64"}}]}}}
+    return {"all": {"hosts": hosts, "vars": {"gridnet_tenant_ledger_plaintext": True,
+                                             "gridnet_tenant_networks": [NET1] if networks is None else networks}}}
 
 
-def play(tmp_path, farm, *extra, succeed=True):
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory(farm)))
+def play(tmp_path, farm, *extra, succeed=True, networks=None):
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory(farm, networks)))
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                ANSIBLE_NOCOLOR="1", PYTHONPATH="")
@@ -105,3 +108,29 @@ def test_a_malformed_key_in_the_inventory_gets_one_verdict_in_full_and_limited_r
         assert result.returncode != 0 and refusal in result.stdout, result.stdout[-3000:]
     for node in ("nodea", "nodeb"):  # refused before any resource was made
         assert lab.run(farm.pids[node], ["ip", "netns", "list"]).stdout.strip() == ""
+
+
+def keys_on(farm, node):
+    return lab.run(farm.pids[node], ["find", "/var/lib/gridnet-tenant/keys", "-name", "*.key"], check=False).stdout.split()
+
+
+def test_an_inventory_the_plan_refuses_leaves_no_key_on_any_node(farm, tmp_path):
+    farm.node("nodea", ipv6="2001:db8:1::1")
+    farm.node("nodeb", ipv6="2001:db8:1::2")
+    refused = play(tmp_path, farm, succeed=False, networks=[dict(NET1, ipv4_range="198.51.100.0/24")])
+    assert refused.returncode != 0 and "is not a private range" in refused.stdout, refused.stdout[-3000:]
+    assert keys_on(farm, "nodea") == [] and keys_on(farm, "nodeb") == []
+
+
+def test_a_node_that_leaves_its_network_loses_the_key_too(farm, tmp_path):
+    farm.node("nodea", ipv6="2001:db8:1::1")
+    farm.node("nodeb", ipv6="2001:db8:1::2")
+    farm.cable("nodea", "nodeb", "2001:db8:1::", "192.0.2.")
+    play(tmp_path, farm)
+    assert keys_on(farm, "nodea") == ["/var/lib/gridnet-tenant/keys/net1.key"]
+    play(tmp_path, farm, networks=[dict(NET1, members=["nodeb"])])
+    assert keys_on(farm, "nodea") == []
+    assert keys_on(farm, "nodeb") == ["/var/lib/gridnet-tenant/keys/net1.key"]  # still a member
+    assert lab.run(farm.pids["nodea"], ["ip", "netns", "list"]).stdout.strip() == ""
+    assert play(tmp_path, farm, networks=[dict(NET1, members=["nodeb"])]) == {"nodea": 0, "nodeb": 0}
+

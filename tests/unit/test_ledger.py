@@ -207,3 +207,15 @@ def test_table_has_network_node_prefix_subnet_ports_state(tmp_path):
     lines = ledger_table.table_lines(ledger_file.read(path))
     assert lines[0].split() == ["NETWORK", "NODE", "PREFIX", "IPV4", "PORTS", "STATE"]
     assert any(line.startswith("net1") and "dc0" in line and "active" in line for line in lines)
+
+
+def test_a_network_without_wireguard_links_settles_and_then_changes_nothing(tmp_path):
+    path = str(tmp_path / "ledger.yml")
+    networks, hostvars, groups = inventory(2)
+    networks = [dict(networks[0], members=[networks[0]["exit"]["node"]])]  # the exit alone: no link, no port
+    for _unused in range(2):
+        ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+        ledger_action.settle_file(path, list(hostvars), list(hostvars), None, True)
+    for _unused in range(2):
+        assert ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)[3] is False
+        assert ledger_action.settle_file(path, list(hostvars), list(hostvars), None, True)[3] is False
