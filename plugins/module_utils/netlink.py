@@ -41,11 +41,17 @@ def index_of(ipr, ifname):
 
 
 def link_changes(ns, ifname, have, want):
-    """MTU (when wanted), addresses and up/down of a link inside a namespace; ns() opens it lazily."""
+    """MTU and MAC (when wanted), addresses and up/down of a link inside a namespace; ns() opens it lazily.
+
+    A link made by this run was given its MAC when it was made (`have` then has none to compare).
+    """
     changes = []
     if want.get("mtu") is not None and have.get("mtu") != want["mtu"]:
         changes.append(Change("set %s mtu %d" % (ifname, want["mtu"]),
                               lambda: ns().link("set", index=index_of(ns(), ifname), mtu=want["mtu"])))
+    if want.get("mac") and "mac" in have and have["mac"] != want["mac"]:
+        changes.append(Change("set %s address %s" % (ifname, want["mac"]),
+                              lambda: ns().link("set", index=index_of(ns(), ifname), address=want["mac"])))
     for address in sorted(set(have.get("addresses", [])) - set(want["addresses"])):
         changes.append(Change("remove address %s from %s" % (address, ifname), lambda address=address: ns().addr(
             "del", index=index_of(ns(), ifname), address=address.split("/")[0], prefixlen=int(address.split("/")[1]))))

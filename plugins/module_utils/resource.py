@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
+import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records, routes, rules
@@ -107,10 +108,30 @@ class Resource(shape.Target):
         if self.state == "absent":
             return removal_changes(self.resource, actual, self.node, self.wireguard_binary)
         self.check_preconditions(desired, actual)
-        return (self.workload_side(desired, actual) + self.wireguard_changes(desired, actual)
-                + self.vxlan_changes(desired, actual)
-                # routes last: their interfaces exist by now
-                + routes.changes(self.ns, actual["routes"], desired["routes"], rules.ROUTE_PROTO))
+        changes = (self.workload_side(desired, actual) + self.wireguard_changes(desired, actual)
+                   + self.vxlan_changes(desired, actual)
+                   # routes last: their interfaces exist by now
+                   + routes.changes(self.ns, actual["routes"], desired["routes"], rules.ROUTE_PROTO))
+        return changes + self.handshake_prompts(desired, actual, changes)
+
+    def handshake_prompts(self, desired, actual, changes):
+        """After a WireGuard link we dial is made or given a new peer, a packet through it.
+
+        The peer may still hold a session with the link's previous incarnation, and would wait for
+        WireGuard's own retry (15 s) before using the new one; a packet makes this side hand-shake now.
+        """
+        peers = {c["interface"]: c["peer_link_local"] for c in self.resource["connected"]
+                 if c["connection"] == "wireguard"}
+        prompted = []
+        for ifname, wanted in sorted(desired["wireguard"].items()):
+            have = (actual["wireguard"].get(ifname) or {}).get("peer") or {}
+            renewed = ifname not in actual["wireguard"] or have.get("public_key") != wanted["peer"]["public_key"]
+            if wanted["peer"]["endpoint"] and renewed and any(ifname in c.text for c in changes):
+                prompted.append((ifname, peers[ifname]))
+        if not prompted:
+            return []
+        return [Change("prompt a handshake on %s" % ", ".join(name for name, _unused in prompted),
+                       lambda: netns.run_inside(self.resource["namespace"], _prompt, prompted))]
 
     def check_preconditions(self, desired, actual):
         """Everything that could make the apply fail half-way, checked before any change."""
@@ -147,26 +168,34 @@ class Resource(shape.Target):
             changes.append(Change("set forwarding and address sysctls in %s" % name,
                                   lambda: netns.run_inside(name, netns.write_sysctls, desired["sysctls"])))
         bridge, mtu = resource["bridge"], resource["mtu"]
+        macs = resource.get("macs") or {}
+        bridge_mac = {"address": macs["bridge"]} if "bridge" in macs else {}
         if actual["bridge"] is None:
-            changes.append(Change("create bridge %s" % bridge, lambda: node.link("add", ifname=bridge, kind="bridge")))
+            changes.append(Change("create bridge %s" % bridge, lambda: node.link("add", ifname=bridge, kind="bridge",
+                                                                                **bridge_mac)))
         if actual["bridge"] != desired["bridge"]:
-            changes.append(Change("set bridge %s mtu %d up" % (bridge, mtu), lambda: node.link(
-                "set", index=index_of(node, bridge), mtu=mtu, state="up")))
+            changes.append(Change("set bridge %s mtu %d up" % (bridge, mtu) + (" address %s" % macs["bridge"]
+                                                                              if bridge_mac else ""),
+                                  lambda: node.link("set", index=index_of(node, bridge), mtu=mtu, state="up",
+                                                    **bridge_mac)))
         host = actual["_veth_host"]
         actual_veth = actual["veth"]
+        host_mac = {"address": macs["veth_host"]} if "veth_host" in macs else {}
         if host is None or actual_veth is None:
             def make_veth():
                 for stale in node.link_lookup(ifname=resource["veth_host"]):
                     node.link("del", index=stale)
-                node.link("add", ifname=resource["veth_host"], kind="veth",
-                          peer={"ifname": resource["veth_ns"], "net_ns_fd": name})
+                peer = dict({"ifname": resource["veth_ns"], "net_ns_fd": name},
+                            **({"address": macs["veth_ns"]} if "veth_ns" in macs else {}))
+                node.link("add", ifname=resource["veth_host"], kind="veth", peer=peer, **host_mac)
             changes.append(Change("create veth %s <-> %s" % (resource["veth_host"], resource["veth_ns"]), make_veth))
             actual_veth = {"mtu": None, "up": False, "addresses": []}
         if host is None or host.get_attr("IFLA_MASTER") != (node.link_lookup(ifname=bridge) or [None])[0] \
-                or host.get_attr("IFLA_MTU") != mtu or not host["flags"] & IFF_UP:
+                or host.get_attr("IFLA_MTU") != mtu or not host["flags"] & IFF_UP \
+                or host_mac and host.get_attr("IFLA_ADDRESS") != host_mac["address"]:
             changes.append(Change("attach %s to %s" % (resource["veth_host"], bridge), lambda: node.link(
                 "set", index=index_of(node, resource["veth_host"]), master=index_of(node, bridge),
-                mtu=mtu, state="up")))
+                mtu=mtu, state="up", **host_mac)))
         return changes + link_changes(self.ns, resource["veth_ns"], actual_veth, desired["veth"])
 
     def wireguard_changes(self, desired, actual):
@@ -257,9 +286,29 @@ class Resource(shape.Target):
                 raise NodeError("VXLAN multicast needs the segment's interface %r on this node" % device)
             options["vxlan_group6" if ":" in want["group"] else "vxlan_group"] = want["group"]
             options["vxlan_link"] = found[0]
+        if want.get("mac"):
+            options["address"] = want["mac"]
         node.link("add", ifname=want["name"], kind="vxlan", vxlan_id=want["vni"], vxlan_port=want["port"],
                   vxlan_learning=0, **options)
         node.link("set", index=node.link_lookup(ifname=want["name"])[0], net_ns_fd=self.resource["namespace"])
+
+
+def _prompt(links, tries=3, spacing=0.1):
+    """Send a datagram to each peer's link-local address through its link (inside the namespace).
+
+    The discard port: the peer drops it; WireGuard hand-shakes to carry it. Sent a few times, as
+    wireguard-go may take a moment to see its moved link up. Best effort: a link that cannot send
+    now is found by the read-back, not here.
+    """
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sender:
+        for attempt in range(tries):
+            for ifname, address in links:
+                try:
+                    sender.sendto(b"\0", (address, 9, 0, socket.if_nametoindex(ifname)))
+                except OSError:
+                    pass
+            if attempt + 1 < tries:
+                time.sleep(spacing)
 
 
 def _remove_wireguard(ns, ifname, backend):

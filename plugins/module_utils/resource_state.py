@@ -7,13 +7,14 @@ Both states have the same shape, so the diff is a comparison and --diff shows
 exactly what would change:
 
     {"namespace": bool, "sysctls": {...},
-     "bridge": {"mtu", "up"}, "veth": {"mtu", "up", "addresses"},
+     "bridge": {"mtu", "up", "mac"}, "veth": {"mtu", "up", "addresses", "mac"},
      "wireguard": {ifname: {"mtu", "up", "addresses", "listen_port", "public_key",
                             "peer": {"public_key", "endpoint", "allowed_ips", "persistent_keepalive"}}},
-     "vxlan": {"name", "vni", "local", "port", "mtu", "up", "addresses", "group", "remotes"} | None,
+     "vxlan": {"name", "vni", "local", "port", "mtu", "up", "addresses", "group", "remotes", "mac"} | None,
      "routes": {dst: {"via", "dev"}}}
 
 Private keys are compared, never shown: a link's state shows its public key.
+MACs are part of both states only when the plan gives them (resource["macs"]).
 Keys starting with "_" are bookkeeping for the changes, never compared.
 """
 
@@ -33,6 +34,10 @@ NAMESPACE_SYSCTLS = {
     # links moved in later take these: no kernel-made addresses, no DAD delay
     "net.ipv6.conf.default.addr_gen_mode": "1",
     "net.ipv6.conf.default.accept_dad": "0",
+    # a device that comes up or changes its MAC announces it (unsolicited NA, gratuitous ARP):
+    # workloads and peers update their neighbour entries at once instead of after their timeouts
+    "net.ipv6.conf.all.ndisc_notify": "1",
+    "net.ipv4.conf.all.arp_notify": "1",
 }
 ABSENT = {"namespace": False, "sysctls": {}, "bridge": None, "veth": None,
           "wireguard": {}, "vxlan": None, "routes": {}}
@@ -94,6 +99,7 @@ def desired_state(resource, private_key):
             "remotes": [] if device.get("group") else
             sorted(c["remote"] for c in resource["connected"] if c["connection"] == "localvxlan"),
         }
+        vxlan.update(_mac(resource, "vxlan"))
     for route in resource.get("routes", []):
         wanted_routes[route["dst"]] = routes.route(route["gateway"], route["interface"])
     # the link-local is needed for Neighbour Discovery towards workloads (the kernel adds none: addr_gen_mode 1)
@@ -101,12 +107,19 @@ def desired_state(resource, private_key):
     return {
         "namespace": True,
         "sysctls": dict(NAMESPACE_SYSCTLS),
-        "bridge": {"mtu": resource["mtu"], "up": True},
-        "veth": {"mtu": resource["mtu"], "up": True, "addresses": sorted(addresses)},
+        "bridge": dict({"mtu": resource["mtu"], "up": True}, **_mac(resource, "bridge")),
+        "veth": dict({"mtu": resource["mtu"], "up": True, "addresses": sorted(addresses)}, **_mac(resource, "veth_ns")),
         "wireguard": wireguard,
         "vxlan": vxlan,
         "routes": dict(sorted(wanted_routes.items())),
     }
+
+
+def _mac(resource, kind, link=None):
+    """{"mac": ...} of a device, wanted (from the plan) or read (from `link`), when the plan gives one; else {}."""
+    if kind not in (resource.get("macs") or {}):
+        return {}
+    return {"mac": resource["macs"][kind] if link is None else link.get_attr("IFLA_ADDRESS")}
 
 
 def read_state(node, resource, expected_private_key=None, expected_public_key=None, wireguard_binary="wireguard-go"):
@@ -115,7 +128,8 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
     bridge = node.link_lookup(ifname=resource["bridge"])
     if bridge:
         link = node.get_links(bridge[0])[0]
-        state["bridge"] = {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP)}
+        state["bridge"] = dict({"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP)},
+                               **_mac(resource, "bridge", link))
     host = node.link_lookup(ifname=resource["veth_host"])
     state["_veth_host"] = node.get_links(host[0])[0] if host else None
     if not state["namespace"]:
@@ -126,14 +140,14 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
             name = link.get_attr("IFLA_IFNAME")
             state["_kinds"][name] = kind(link)
             if name == resource["veth_ns"]:
-                state["veth"] = link_basics(ns, link)
+                state["veth"] = dict(link_basics(ns, link), **_mac(resource, "veth_ns", link))
             elif name.startswith(WIREGUARD_PREFIX) and kind(link) in ("wireguard", "tun"):
                 config = backend_for_kind(kind(link), wireguard_binary).read(name, resource["namespace"])
                 state["wireguard"][name] = _wireguard_entry(ns, link, config, expected_private_key,
                                                             expected_public_key)
             elif resource.get("vxlan") and name == resource["vxlan"]["name"] or \
                     name.startswith(PREFIXES["vxlan"]) and kind(link) == "vxlan":
-                state["vxlan"] = _vxlan_entry(ns, link, name)
+                state["vxlan"] = dict(_vxlan_entry(ns, link, name), **_mac(resource, "vxlan", link))
         state["routes"] = routes.read(ns, rules.ROUTE_PROTO)
     return state
 

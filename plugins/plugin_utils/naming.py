@@ -87,12 +87,22 @@ def link_local(netid, node):
     return "fe80::" + ":".join(g.lstrip("0") or "0" for g in groups)
 
 
-def uplink_mac(netid, node):
-    """A stable, locally administered unicast MAC for an exit's uplink: the
-    upstream router's neighbour cache stays valid when the link is recreated."""
-    raw = bytearray(digest("mac", netid, node)[:6])
+def stable_mac(*parts):
+    """A stable, locally administered unicast MAC: neighbour caches stay valid when a link is recreated."""
+    raw = bytearray(digest("mac", *parts)[:6])
     raw[0] = (raw[0] & 0xFC) | 0x02
     return ":".join("%02x" % b for b in raw)
+
+
+def uplink_mac(netid, node):
+    """The MAC of an exit's uplink: the upstream router's neighbour entry survives a re-creation."""
+    return stable_mac(netid, node)
+
+
+def resource_macs(netid, node, vxlan):
+    """The MACs of a network resource's Ethernet devices on a node (bridge, veth ends, VXLAN)."""
+    kinds = ("bridge", "veth_host", "veth_ns", "vxlan") if vxlan else ("bridge", "veth_host", "veth_ns")
+    return {kind: stable_mac(netid, node, kind) for kind in kinds}
 
 
 def exit_table(tag):

@@ -16,7 +16,12 @@ import ipaddress
 from ansible_collections.gridnet.tenant.plugins.module_utils import rules
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host_at
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import exit_table, uplink_mac, wireguard_ifname
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import (
+    exit_table,
+    resource_macs,
+    uplink_mac,
+    wireguard_ifname,
+)
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import underlay_address
 
 PERSISTENT_KEEPALIVE = 25
@@ -135,6 +140,8 @@ def resource(w, node, views, hosts):
         "bridge": names["bridge"],
         "veth_host": names["veth_host"],
         "veth_ns": names["veth_ns"],
+        # fixed MACs: a re-created device keeps its peers' and workloads' neighbour entries valid
+        "macs": resource_macs(net.netid, node, bool(vxlan_peers)),
         "prefix": mine[0],
         "gateway6": host_at(mine[0], 1),
         "ipv4": mine[1] if subnets_used else None,
