@@ -13,9 +13,6 @@ nothing else is ever touched.
 from __future__ import annotations
 
 import contextlib
-import errno
-import socket
-import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records, routes, rules
@@ -38,7 +35,9 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state impo
 )
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
     backend_for_kind,
+    listen_port_in_use,
     predict_backend,
+    prompt_handshakes,
     select_backend,
 )
 
@@ -46,24 +45,6 @@ try:
     from pyroute2 import IPRoute
 except ImportError:  # reported by the modules through missing_required_lib
     IPRoute = None
-
-
-def _port_in_use(port):
-    """True when something other than a WireGuard link of ours holds UDP `port` here."""
-    for family, address in ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")):
-        probe = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            if family == socket.AF_INET6:
-                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            probe.bind((address, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return True
-            if exc.errno != errno.EADDRNOTAVAIL:
-                raise
-        finally:
-            probe.close()
-    return False
 
 
 class Resource(shape.Target):
@@ -131,7 +112,7 @@ class Resource(shape.Target):
         if not prompted:
             return []
         return [Change("prompt a handshake on %s" % ", ".join(name for name, _unused in prompted),
-                       lambda: netns.run_inside(self.resource["namespace"], _prompt, prompted))]
+                       lambda: netns.run_inside(self.resource["namespace"], prompt_handshakes, prompted))]
 
     def check_preconditions(self, desired, actual):
         """Everything that could make the apply fail half-way, checked before any change."""
@@ -139,7 +120,7 @@ class Resource(shape.Target):
         ours = {link.get("listen_port") for link in actual["wireguard"].values()}
         for name, link in desired["wireguard"].items():
             port = link["listen_port"]
-            if port not in ours and _port_in_use(port):
+            if port not in ours and listen_port_in_use(port):
                 raise NodeError("listen port %d of link %s is already in use on this node" % (port, name))
             leftover = node.link_lookup(ifname=name)
             if leftover and name not in actual["wireguard"]:
@@ -291,24 +272,6 @@ class Resource(shape.Target):
         node.link("add", ifname=want["name"], kind="vxlan", vxlan_id=want["vni"], vxlan_port=want["port"],
                   vxlan_learning=0, **options)
         node.link("set", index=node.link_lookup(ifname=want["name"])[0], net_ns_fd=self.resource["namespace"])
-
-
-def _prompt(links, tries=3, spacing=0.1):
-    """Send a datagram to each peer's link-local address through its link (inside the namespace).
-
-    The discard port: the peer drops it; WireGuard hand-shakes to carry it. Sent a few times, as
-    wireguard-go may take a moment to see its moved link up. Best effort: a link that cannot send
-    now is found by the read-back, not here.
-    """
-    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sender:
-        for attempt in range(tries):
-            for ifname, address in links:
-                try:
-                    sender.sendto(b"\0", (address, 9, 0, socket.if_nametoindex(ifname)))
-                except OSError:
-                    pass
-            if attempt + 1 < tries:
-                time.sleep(spacing)
 
 
 def _remove_wireguard(ns, ifname, backend):

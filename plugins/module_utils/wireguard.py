@@ -15,12 +15,16 @@ and write the same normalised configuration:
                             "last_handshake": epoch seconds}}}
 
 The back end is detected by trying (a netlink ``wireguard`` link add); the
-kernel version says nothing about whether the module is there.
+kernel version says nothing about whether the module is there. Also here, for
+either back end: whether a listen port is free, and prompting handshakes.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
+import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import WireGuardError
@@ -152,3 +156,39 @@ def predict_backend(wanted="auto", binary="wireguard-go"):
 def backend_for_kind(kind, binary="wireguard-go"):
     """Existing links are handled by the back end that made them, whatever is preferred now."""
     return KernelBackend() if kind == "wireguard" else UserspaceBackend(binary)
+
+
+def listen_port_in_use(port):
+    """True when something other than a WireGuard link of ours holds UDP `port` here."""
+    for family, address in ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")):
+        probe = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind((address, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            if exc.errno != errno.EADDRNOTAVAIL:
+                raise
+        finally:
+            probe.close()
+    return False
+
+
+def prompt_handshakes(links, tries=3, spacing=0.1):
+    """Send a datagram to each peer's link-local address through its link (inside the namespace).
+
+    The discard port: the peer drops it; WireGuard hand-shakes to carry it. Sent a few times, as
+    wireguard-go may take a moment to see its moved link up. Best effort: a link that cannot send
+    now is found by the read-back, not here.
+    """
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sender:
+        for attempt in range(tries):
+            for ifname, address in links:
+                try:
+                    sender.sendto(b"\0", (address, 9, 0, socket.if_nametoindex(ifname)))
+                except OSError:
+                    pass
+            if attempt + 1 < tries:
+                time.sleep(spacing)
