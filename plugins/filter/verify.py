@@ -15,8 +15,13 @@ def probes(plan, internet=None):
 
 
 @filter_errors
-def connectivity_matrix(results, plan, internet=None):
-    return verify.matrix(plan, results, internet)
+def connectivity_matrix(results, plan, internet=None, outside=False):
+    return verify.matrix(plan, results, internet, outside)
+
+
+@filter_errors
+def outside_probes(plan):
+    return verify.outside_probes(plan)
 
 
 @filter_errors
@@ -32,4 +37,4 @@ def mesh_svg(plan, title="gridnet.tenant mesh"):
 class FilterModule(object):
     def filters(self):
         return {"probes": probes, "connectivity_matrix": connectivity_matrix, "mesh_svg": mesh_svg,
-                "plan_summary": plan_summary}
+                "plan_summary": plan_summary, "outside_probes": outside_probes}

@@ -55,6 +55,9 @@ def validate_topology(topology):
             raise LabError("%s: names are at most 12 characters (they become interface names)" % what)
         if not segment.get("router") or not isinstance(segment.get("attach"), dict):
             raise LabError("%s needs router and attach" % what)
+        mtu = segment.get("mtu", 1500)
+        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 576 <= mtu <= 65535:
+            raise LabError("%s: mtu %r is not a number of bytes from 576 to 65535" % (what, mtu))
         for family in ("ipv6", "ipv4"):
             if segment.get(family):
                 net = ipaddress.ip_network(segment[family])
@@ -87,8 +90,9 @@ def wire_node(topology, pids, node):
     defaults = _default_segments(topology)
     for segment_name, segment, index in _attachments(topology, node):
         router, port, host = pids[segment["router"]], _segment_ifname(segment_name, index), segment["attach"][node]
-        subprocess.run(["ip", "link", "add", segment_name, "netns", str(pids[node]), "type", "veth",
-                        "peer", "name", port, "netns", str(router)], check=True, capture_output=True)
+        mtu = str(segment.get("mtu", 1500))  # a small one reproduces a node behind a small-MTU path
+        subprocess.run(["ip", "link", "add", segment_name, "netns", str(pids[node]), "mtu", mtu, "type", "veth",
+                        "peer", "name", port, "netns", str(router), "mtu", mtu], check=True, capture_output=True)
         run(pids[node], ["ip", "link", "set", segment_name, "up"])
         run(router, ["ip", "link", "set", port, "master", "br-" + segment_name, "up"])
         if host is None:
@@ -106,7 +110,7 @@ def _build_routers(topology, pids):
     for segment_name, segment in sorted(topology["segments"].items()):
         router = pids[segment["router"]]
         bridge = "br-" + segment_name
-        run(router, ["ip", "link", "add", bridge, "type", "bridge"])
+        run(router, ["ip", "link", "add", bridge, "mtu", str(segment.get("mtu", 1500)), "type", "bridge"])
         run(router, ["ip", "link", "set", bridge, "up"])
         for family in ("ipv6", "ipv4"):
             if segment.get(family):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import keys, netns, records
+from ansible_collections.gridnet.tenant.plugins.module_utils import keys, netns, records, workload
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
@@ -71,8 +71,8 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None,
                 forget = records.forget_change(kind_name, resource["namespace"])
                 changes += [forget] if forget else []
             if tag in workloads:
-                changes.append(Change("remove workload %s" % resource["workload"],
-                                      lambda name=resource["workload"]: netns.remove(name)))
+                changes.append(Change("remove workload %s" % resource["workload"], lambda name=resource["workload"]: (
+                    workload.stop_listeners(name), netns.remove(name))))
         if key_dir is not None:
             changes += key_changes(key_dir, networks)
         if not check_mode:

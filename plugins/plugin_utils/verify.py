@@ -11,10 +11,18 @@ Every network resource gets one workload (a namespace on its bridge, host
   internet  ping the internet host beyond the exit, IPv6 (routed) and IPv4 (NATed)
   isolation ping every workload of every other network                 expected to stay silent
 
+From a host outside the exits (group gridnet_tenant_verify_outside), the exits' promises:
+
+  dnat      every port forward whose target is a workload: connect to the exit's address   answers
+  allow     every allow-list entry, at a workload inside it: connect to the workload       answers
+  closed    next to each allowed port, one the allow-list does not open (it listens too)   silent
+
 The matrix reads the plan and the results only; it never guesses.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host_at
@@ -25,17 +33,64 @@ ICMP6_OVERHEAD = 48   # IPv6 header + ICMPv6 echo header
 ICMP4_OVERHEAD = 28   # IPv4 header + ICMP echo header
 REACH_DEADLINE = 15   # first contact may wait for a WireGuard handshake (retried after 5 s)
 SILENCE_TIMEOUT = 2
+OUTSIDE = "outside"   # the source of the exits' promises in probe ids
+ANY_PORT = 9          # the port probed for an allow-list entry that opens every port
 
 
-def workload(resource):
-    """The verification workload of a network resource: its namespace, addresses and gateways."""
+def workload(resource, listen=()):
+    """The verification workload of a network resource: its namespace, addresses, gateways and listeners."""
     addresses = [host_at(resource["prefix"], WORKLOAD_HOST6)]
     gateways = [resource["gateway6"].split("/")[0]]
     if resource.get("ipv4"):
         addresses.append(host_at(resource["ipv4"], WORKLOAD_HOST4))
         gateways.append(resource["gateway4"].split("/")[0])
     return {"name": PREFIXES["workload"] + resource["tag"], "bridge": resource["bridge"], "mtu": resource["mtu"],
-            "addresses": addresses, "gateways": gateways}
+            "addresses": addresses, "gateways": gateways,
+            "listen": [{"proto": proto, "port": port} for proto, port in sorted(set(listen))]}
+
+
+def exit_promises(plan):
+    """(probes from outside, {(node, netid): [(proto, port)] each workload listens on}).
+
+    A forward is probed when its target is a workload; an allow-list entry at every workload
+    inside it. Each probe: {id, proto, address, port, expect, label}.
+    """
+    where = {}   # (netid, address) -> node of the workload there
+    for node, state in plan["nodes"].items():
+        for resource in state["resources"]:
+            for cidr in workload(resource)["addresses"]:
+                where[(resource["netid"], _address(cidr))] = node
+    probes, listen = [], {}
+
+    def promise(netid, kind, node, address, proto, port, expect, label, listen_port):
+        family = 6 if ":" in address else 4
+        probes.append({"id": "%s|%s|%s:%d/%s|%s%d" % (netid, OUTSIDE, node, listen_port, proto, kind, family),
+                       "proto": proto, "address": address, "port": port, "expect": expect, "label": label,
+                       "deadline": REACH_DEADLINE if expect else None, "timeout": SILENCE_TIMEOUT})
+        listen.setdefault((node, netid), []).append((proto, listen_port))
+
+    for e in plan.get("exits", []):
+        netid = e["netid"]
+        uplink4 = (e["uplink"].get("ipv4") or {}).get("address", "").split("/")[0]
+        for rule in e.get("ipv4_dnat") or []:
+            node = where.get((netid, rule["to"]))
+            if node and uplink4:
+                promise(netid, "dnat", node, uplink4, rule["proto"], rule["port"], True, "%s %s:%d -> %s %s:%d" % (
+                    rule["proto"], uplink4, rule["port"], node, rule["to"], rule["to_port"]), rule["to_port"])
+        allowed = e.get("ipv6_allow") or []
+        for (entry_net, address), node in sorted(where.items()):
+            if entry_net != netid or ":" not in address:
+                continue
+            opened = [r for r in allowed if ipaddress.ip_address(address) in ipaddress.ip_network(r["prefix"])]
+            for rule in opened:
+                port = rule["port"] or ANY_PORT
+                promise(netid, "allow", node, address, rule["proto"], port, True,
+                        "%s [%s]:%d (%s)" % (rule["proto"], address, port, node), port)
+                other = port + 1 if port < 65535 else port - 1
+                if not any(r["proto"] == rule["proto"] and r["port"] in (None, other) for r in opened):
+                    promise(netid, "closed", node, address, rule["proto"], other, False,
+                            "%s [%s]:%d (%s)" % (rule["proto"], address, other, node), other)
+    return probes, listen
 
 
 def _address(cidr):
@@ -43,8 +98,12 @@ def _address(cidr):
 
 
 def probes(plan, internet=None):
-    """{node: {"workloads": [...], "probes": [...]}} for every node of the plan."""
+    """{node: {"workloads": [...], "probes": [...]}} for every node of the plan.
+
+    Workloads listen on the ports the exits' promises are probed at (exit_promises).
+    """
     internet = internet or {}
+    listen = exit_promises(plan)[1]
     everyone = []  # (netid, node, workload)
     for node, state in plan["nodes"].items():
         for resource in state["resources"]:
@@ -54,7 +113,8 @@ def probes(plan, internet=None):
     for node, state in plan["nodes"].items():
         mine = {"workloads": [], "probes": []}
         for resource in state["resources"]:
-            netid, own = resource["netid"], workload(resource)
+            netid = resource["netid"]
+            own = workload(resource, listen.get((node, netid), ()))
             mine["workloads"].append(own)
 
             def probe(kind, target, address, expect, size=56, forbid_fragments=False):
@@ -94,13 +154,16 @@ def _cell(checks):
     return text
 
 
-def matrix(plan, results, internet=None):
+def matrix(plan, results, internet=None, outside=False):
     """Lines of the connectivity matrix and whether every planned probe went as expected.
 
-    results: {node: [{"id", "expect", "ok"}, ...]} (the probe module's output per node).
+    results: {host: [{"id", "expect", "ok"}, ...]} (the probe module's output per host).
+    outside: whether a host outside the exits probed their promises (exit_promises).
     A planned probe without a result counts as wrong: a node that did not report fails the check.
     """
     planned = {p["id"]: p for node in probes(plan, internet).values() for p in node["probes"]}
+    promises = exit_promises(plan)[0] if outside else []
+    planned.update((p["id"], p) for p in promises)
     outcome = {}
     for node_results in results.values():
         for r in node_results:
@@ -119,7 +182,7 @@ def matrix(plan, results, internet=None):
         cells = {}
         for probe_id, r in outcome.items():
             p_net, source, target, kind = probe_id.split("|")
-            if p_net != netid or kind.startswith("isolation"):
+            if p_net != netid or kind.startswith("isolation") or source == OUTSIDE:
                 continue
             passed = bool(r["ok"]) == bool(r["expect"]) and not r.get("missing")
             cells.setdefault((source, target), []).append((kind[:-1], int(kind[-1]), passed))
@@ -139,6 +202,7 @@ def matrix(plan, results, internet=None):
             key = (p_net, target.split("/")[0])
             answered, total = pairs.get(key, (0, 0))
             pairs[key] = (answered + (bool(r["ok"]) or bool(r.get("missing"))), total + 1)
+    lines += _promise_lines(promises, outcome, outside)
     if pairs:
         lines.append("isolation (a workload of one network pinging every workload of another):")
         for (source_net, target_net), (answered, total) in sorted(pairs.items()):
@@ -150,6 +214,25 @@ def matrix(plan, results, internet=None):
             sorted(r["id"] + (" (no result)" if r.get("missing") else "") for r in wrong))))
     return {"ok": not wrong and bool(outcome), "lines": lines, "wrong": sorted(r["id"] for r in wrong),
             "probes": len(outcome)}
+
+
+def _promise_lines(promises, outcome, outside):
+    if not outside:
+        return ["exits' promises (forwards, allow-list): not probed, no host in group gridnet_tenant_verify_outside"]
+    lines = ["exits' promises, probed from outside (dnat: a port forward, allow: the allow-list, "
+             "closed: a port it does not open):"]
+    for p in promises:
+        r = outcome[p["id"]]
+        netid, kind = p["id"].split("|")[0], p["id"].split("|")[3][:-1]
+        seen = ("answered" if r["ok"] else "silent") if not r.get("missing") else "no result"
+        wrong = bool(r["ok"]) != bool(p["expect"]) or r.get("missing")
+        lines.append("  %s %-6s %s: %s%s" % (netid, kind, p["label"], seen, "  <-- WRONG" if wrong else ""))
+    return lines
+
+
+def outside_probes(plan):
+    """The probes a host outside the exits runs (exit_promises), without the label."""
+    return [{k: v for k, v in p.items() if k != "label"} for p in exit_promises(plan)[0]]
 
 
 def summary(plan):
