@@ -9,6 +9,8 @@ lock, read (ledger_file), plan (mesh), record or settle (ledger), write.
 
 from __future__ import annotations
 
+import os
+
 from ansible import constants as C
 from ansible import context
 from ansible.errors import AnsibleActionFail, AnsibleError
@@ -36,11 +38,14 @@ def _cycle(path, change, vault, plaintext, check, encrypt_identity=None):
     change(current) returns (new ledger, what to report). Returns (report, before, after, changed).
     """
     with ledger_file.Locked(path, check=check):
-        current = ledger_file.read(path, vault)
+        legacy = ledger_file.legacy_of(path)
+        current = ledger_file.read(legacy or path, vault)
         new, report = change(current)
-        changed = new != current
+        changed = new != current or legacy is not None  # a ledger of an earlier version moves to its new name
         if changed and not check:
             ledger_file.write(path, new, vault, plaintext, encrypt_identity)
+            if legacy:
+                os.unlink(legacy)
     return report, current, new, changed
 
 
@@ -86,7 +91,7 @@ class ActionModule(ActionBase):
         hostvars, groups = task_vars.get("hostvars", {}), task_vars.get("groups", {})
         try:
             if state == "show":
-                current = ledger_file.read(path, vault)
+                current = ledger_file.read(ledger_file.legacy_of(path) or path, vault)
                 return dict(result, changed=False, rows=rows(current), lines=table_lines(current))
             if state == "plan":
                 planned, current, new, changed = allocate(path, args["networks"], hostvars, groups, vault,

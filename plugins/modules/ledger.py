@@ -12,7 +12,7 @@ version_added: "0.1.0"
 description:
   - Keeps every network object the collection hands out - networks (block, VXLAN id), network resources (prefix,
     IPv4 subnet, public key) and WireGuard listen ports - in one file beside the inventory, by default
-    C(group_vars/all/gridnet_tenant_ledger.yml), so nothing is ever renumbered across runs and controllers.
+    C(group_vars/all/gridnet_tenant_ledger.vault), so nothing is ever renumbered across runs and controllers.
   - The file is encrypted whole with Ansible Vault when a vault secret is configured (C(--vault-password-file),
     C(--ask-vault-pass), C(ANSIBLE_VAULT_PASSWORD_FILE)) - no prefix, netid or key is readable without it. Clear text
     only with O(plaintext=true). A wrong secret, or a corrupt file, fails clearly and writes nothing.
@@ -56,14 +56,14 @@ seealso:
 EXAMPLES = r"""
 - name: Plan from the inventory and the ledger, recording what was handed out
   gridnet.tenant.ledger:
-    path: "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.yml"
+    path: "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.vault"
     networks: "{{ gridnet_tenant_networks }}"
   register: ledger
   run_once: true
 
 - name: Show the ledger as a table
   gridnet.tenant.ledger:
-    path: "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.yml"
+    path: "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.vault"
     state: show
   register: shown
   run_once: true

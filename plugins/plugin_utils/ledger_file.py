@@ -3,9 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The allocation ledger's storage: a vars file, locked, vault-encrypted, replaced atomically.
 
-The ledger is a vars file (``gridnet_tenant_ledger: {...}``), by default
-``group_vars/all/gridnet_tenant_ledger.yml`` of the inventory, encrypted whole
-with Ansible Vault when a vault secret is configured. Writes hold an exclusive
+The ledger is a YAML file (``gridnet_tenant_ledger: {...}``), by default
+``group_vars/all/gridnet_tenant_ledger.vault`` beside the inventory, encrypted
+whole with Ansible Vault when a vault secret is configured. Its extension keeps
+Ansible's own vars loading away from it: only the ledger action reads it, so a
+corrupt ledger fails naming the file and what is wrong. A ledger at the name of
+versions before 0.2.0 (``gridnet_tenant_ledger.yml``, which Ansible loaded as
+vars) is moved on the first write. Writes hold an exclusive
 lock for the whole read-plan-write (the ledger action), and replace the file
 atomically, so two runs never hand out the same prefix and a killed run leaves
 the previous ledger whole. Its content is ledger.py's.
@@ -20,12 +24,14 @@ import time
 
 import yaml
 from ansible.errors import AnsibleError
-from ansible.parsing.vault import match_encrypt_secret
+from ansible.parsing.vault import AnsibleVaultFormatError, match_encrypt_secret
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 
 VARIABLE = "gridnet_tenant_ledger"
+DEFAULT_NAME = "gridnet_tenant_ledger.vault"
+LEGACY_NAME = "gridnet_tenant_ledger.yml"  # before 0.2.0: loaded by Ansible as a vars file
 VERSION = 1
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 LOCK_TIMEOUT = 120
@@ -79,6 +85,15 @@ class Locked(object):
             self.handle.close()
 
 
+def legacy_of(path):
+    """The ledger of an earlier version to move to `path`, or None: only for the default name, and only
+    while `path` itself does not exist."""
+    if os.path.basename(path) != DEFAULT_NAME or os.path.exists(path):
+        return None
+    legacy = os.path.join(os.path.dirname(path), LEGACY_NAME)
+    return legacy if os.path.exists(legacy) else None
+
+
 def read(path, vault=None):
     """The ledger at path (empty when there is none). vault: an ansible VaultLib, or None."""
     try:
@@ -93,6 +108,8 @@ def read(path, vault=None):
                               "(--vault-password-file, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE)" % path)
         try:
             text = vault.decrypt(raw).decode("utf-8")
+        except AnsibleVaultFormatError as exc:
+            raise LedgerError("ledger %s is corrupt: its vault envelope cannot be read (%s)" % (path, exc))
         except Exception as exc:  # AnsibleVaultError and friends: the message is the point
             raise LedgerError("ledger %s cannot be decrypted with the configured vault secret: %s" % (path, exc))
     try:
@@ -101,10 +118,37 @@ def read(path, vault=None):
         raise LedgerError("ledger %s is corrupt (not YAML): %s" % (path, exc))
     ledger = data.get(VARIABLE) if isinstance(data, dict) else None
     if not isinstance(ledger, dict) or ledger.get("version") != VERSION:
-        raise LedgerError("ledger %s is corrupt: no %s mapping of version %d" % (path, VARIABLE, VERSION))
+        raise LedgerError("ledger %s is corrupt: no %s mapping of version %d (found %s)"
+                          % (path, VARIABLE, VERSION, type(data).__name__ if not isinstance(data, dict)
+                             else type(ledger).__name__ if not isinstance(ledger, dict)
+                             else "version %r" % ledger.get("version")))
     result = empty()
     result.update(ledger)
+    for problem in _shape_problems(result):
+        raise LedgerError("ledger %s is corrupt: %s" % (path, problem))
     return result
+
+
+def _shape_problems(ledger):
+    """What in a ledger is not of the shape ledger.py reads (one line each)."""
+    def mapping_of_mappings(value, what):
+        if not isinstance(value, dict):
+            yield "%s is a %s, not a mapping" % (what, type(value).__name__)
+            return
+        for key, inner in value.items():
+            if not isinstance(inner, dict):
+                yield "%s.%s is a %s, not a mapping" % (what, key, type(inner).__name__)
+    yield from mapping_of_mappings(ledger["networks"], "networks")
+    if isinstance(ledger["networks"], dict):
+        for netid, net in ledger["networks"].items():
+            if isinstance(net, dict):
+                yield from mapping_of_mappings(net.get("resources", {}), "networks.%s.resources" % netid)
+    yield from mapping_of_mappings(ledger["ports"], "ports")
+    released = ledger["released"]
+    if not isinstance(released, dict) or not isinstance(released.get("blocks", []), list):
+        yield "released is not a mapping with a list of blocks"
+    elif any(not isinstance(released.get(k, {}), dict) for k in ("prefixes", "ipv4")):
+        yield "released.prefixes and released.ipv4 must be mappings of netid to prefixes"
 
 
 def _plain(value):

@@ -62,7 +62,7 @@ def test_role_converges_nodes_and_a_second_run_changes_nothing(farm, tmp_path):
     first = play(tmp_path, farm)
     # the key, the network resource and the node agent; the ledger once (first host)
     assert first == {"nodea": 4, "nodeb": 3}
-    assert "net1" in (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.yml").read_text()  # plaintext asked for
+    assert "net1" in (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.vault").read_text()  # plaintext asked for
     second = play(tmp_path, farm)
     assert second == {"nodea": 0, "nodeb": 0}, "second converge must report changed=0"
     # the role planned from the same inventory the test plans from: packets prove the links

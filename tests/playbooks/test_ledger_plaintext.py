@@ -86,3 +86,57 @@ def test_a_controller_without_netaddr_is_told_to_install_it(tmp_path, monkeypatc
     assert "Failed to import the required Python library (netaddr)" in result.stdout, result.stdout[-2000:]
     assert "AttributeError" not in result.stdout + result.stderr
     assert not path.exists()
+
+
+def default_ledger_run(tmp_path, content, *extra):
+    """The ledger at its default place beside the inventory, holding `content` (bytes); run the ledger action."""
+    (tmp_path / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(HOSTS))
+    path = tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.vault"
+    if content is not None:
+        path.write_bytes(content)
+    play = [{"hosts": "gw", "gather_facts": False, "tasks": [{"gridnet.tenant.ledger": {
+        "path": "{{ inventory_dir }}/group_vars/all/gridnet_tenant_ledger.vault", "networks": NETWORKS},
+        "delegate_to": "localhost"}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    (tmp_path / "pass").write_text("lab password\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_VAULT_PASSWORD_FILE=str(tmp_path / "pass"))
+    result = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
+                             str(tmp_path / "play.yml")] + list(extra), capture_output=True, text=True, env=env,
+                            check=False)
+    return result, path
+
+
+def vault_of(tmp_path, text):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    secret = VaultSecret(b"lab password")
+    return VaultLib([("default", secret)]).encrypt(text.encode(), secret=secret)
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"$ANSIBLE_VAULT;1.1;AES256\n6162633\n", "its vault envelope cannot be read"),
+    ("list", "no gridnet_tenant_ledger mapping of version 1 (found list)"),
+    ("wrong shape", "networks is a list, not a mapping"),
+], ids=["corrupt-envelope", "vault-holding-a-list", "wrong-shape"])
+def test_every_corrupt_ledger_fails_naming_the_file_and_what_is_wrong(tmp_path, content, problem):
+    if content == "list":
+        content = vault_of(tmp_path, "- a\n- b\n")
+    elif content == "wrong shape":
+        content = vault_of(tmp_path, "gridnet_tenant_ledger: {version: 1, networks: [acme]}\n")
+    result, path = default_ledger_run(tmp_path, content)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "ledger %s is corrupt: %s" % (path, problem) in result.stdout, result.stdout[-2000:]
+
+
+def test_a_ledger_of_an_earlier_version_moves_out_of_ansibles_vars(tmp_path):
+    first, path = default_ledger_run(tmp_path, None)
+    assert first.returncode == 0, first.stdout[-2000:]
+    legacy = path.parent / "gridnet_tenant_ledger.yml"
+    path.rename(legacy)  # where versions before 0.2.0 kept it
+    moved, path = default_ledger_run(tmp_path, None)
+    assert moved.returncode == 0 and "changed=1" in moved.stdout, moved.stdout[-2000:]
+    assert path.exists() and not legacy.exists()
+    again, path = default_ledger_run(tmp_path, None)
+    assert "changed=0" in again.stdout, again.stdout[-2000:]
