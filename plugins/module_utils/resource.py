@@ -152,13 +152,12 @@ class Resource(shape.Target):
         macs = resource.get("macs") or {}
         bridge_mac = {"address": macs["bridge"]} if "bridge" in macs else {}
         if actual["bridge"] is None:
-            changes.append(Change("create bridge %s" % bridge, lambda: node.link("add", ifname=bridge, kind="bridge",
-                                                                                **bridge_mac)))
+            changes.append(Change("create bridge %s" % bridge,
+                                  lambda: node.link("add", ifname=bridge, kind="bridge", **bridge_mac)))
         if actual["bridge"] != desired["bridge"]:
-            changes.append(Change("set bridge %s mtu %d up" % (bridge, mtu) + (" address %s" % macs["bridge"]
-                                                                              if bridge_mac else ""),
-                                  lambda: node.link("set", index=index_of(node, bridge), mtu=mtu, state="up",
-                                                    **bridge_mac)))
+            text = "set bridge %s mtu %d up" % (bridge, mtu) + (" address %s" % macs["bridge"] if bridge_mac else "")
+            changes.append(Change(text, lambda: node.link("set", index=index_of(node, bridge), mtu=mtu, state="up",
+                                                          **bridge_mac)))
         host = actual["_veth_host"]
         actual_veth = actual["veth"]
         host_mac = {"address": macs["veth_host"]} if "veth_host" in macs else {}

@@ -133,4 +133,3 @@ def test_a_node_that_leaves_its_network_loses_the_key_too(farm, tmp_path):
     assert keys_on(farm, "nodeb") == ["/var/lib/gridnet-tenant/keys/net1.key"]  # still a member
     assert lab.run(farm.pids["nodea"], ["ip", "netns", "list"]).stdout.strip() == ""
     assert play(tmp_path, farm, networks=[dict(NET1, members=["nodeb"])]) == {"nodea": 0, "nodeb": 0}
-
