@@ -134,8 +134,11 @@ def assign_ports(topologies, underlays, existing_ports):
             used = taken[node]
             mine = ports[node][netid] = {}
             own_hash = node_hash[node]
+            last = None
             for peer, link, pair_ports, side in topology.adjacency[node]:  # in member order: no sort needed
-                if link.connection != "wireguard":
+                if link is not last:  # shared by pairs of one shape: looked at once, not per entry
+                    wireguard, last = link.connection == "wireguard", link
+                if not wireguard:
                     continue
                 port = held.get(peer) if held else None
                 if port is None:

@@ -94,26 +94,29 @@ def resource(w, node, views, hosts):
     interface_of = {}
     relays = topology.relays  # without relays only the exit's entry is looked up again
     append = connected.append
+    last = None
     for peer, link, ports, side in topology.adjacency[node]:
-        if link.connection == "wireguard":
+        if link is not last:  # Links are shared by pairs of one shape: unpack each once, not per entry
+            connection, family, a_dials_b, b_dials_a, mtu = last = link
+        if connection == "wireguard":
             entry = views[peer].copy()
-            entry["mtu"] = link.mtu
+            entry["mtu"] = mtu
             entry["listen_port"] = ports[side]
-            if link.b_dials_a if side else link.a_dials_b:
-                entry["endpoint"] = hosts[peer][link.family] + str(ports[1 - side])
+            if b_dials_a if side else a_dials_b:
+                entry["endpoint"] = hosts[peer][family] + str(ports[1 - side])
         else:
             view = views[peer]
             entry = {
-                "connection": link.connection,
+                "connection": connection,
                 "peer": peer,
                 "prefixes": view["prefixes"],
                 "peer_link_local": view["peer_link_local"],
                 "interface": names["vxlan"],
-                "mtu": link.mtu,
-                "remote": underlay_address(underlays[peer], link.family),
+                "mtu": mtu,
+                "remote": underlay_address(underlays[peer], family),
             }
             vxlan_peers.append(entry)
-            vxlan_family = link.family
+            vxlan_family = family
         if relays or peer == exit_node:
             interface_of[peer] = entry
         append(entry)
