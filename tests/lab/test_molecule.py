@@ -42,7 +42,7 @@ def test_scenario_converges_is_idempotent_and_verifies():
         assert len(changed) == 8 and set(changed.values()) == {0}, "second converge: %s" % changed
         molecule("idempotence")
         verified = molecule("verify")
-        assert "350 probes, 350 as expected" in verified
+        assert "353 probes, 353 as expected" in verified
     finally:
         molecule("destroy")
     assert not os.path.exists(LAB)

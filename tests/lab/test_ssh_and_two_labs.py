@@ -37,7 +37,7 @@ def test_site_and_verify_over_ssh(ssh_lab):
         pid, session, tty, descriptors = line.split(" ", 3)
         assert session == pid and tty == "0" and "/dev/pts" not in descriptors, line
     verified = ssh_lab.playbook("verify.yml")
-    assert "350 probes, 350 as expected" in verified.stdout, verified.stdout[-3000:]
+    assert "353 probes, 353 as expected" in verified.stdout, verified.stdout[-3000:]
 
 
 def test_tearing_down_another_lab_leaves_this_one_working(ssh_lab, new_lab):
@@ -45,4 +45,4 @@ def test_tearing_down_another_lab_leaves_this_one_working(ssh_lab, new_lab):
     other.playbook("lab/up.yml", inventory=False)
     other.playbook("site.yml")
     other.playbook("lab/down.yml", inventory=False)
-    assert "350 probes, 350 as expected" in ssh_lab.playbook("verify.yml").stdout
+    assert "353 probes, 353 as expected" in ssh_lab.playbook("verify.yml").stdout
