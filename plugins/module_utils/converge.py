@@ -58,9 +58,7 @@ def apply_changes(changes, errors=(OSError,)):
     for change in changes:
         try:
             change.apply()
-        except GridnetError as exc:
-            raise ApplyError("%s failed: %s" % (change.text, exc))
-        except errors as exc:
+        except (GridnetError,) + tuple(errors) as exc:
             raise ApplyError("%s failed: %s" % (change.text, exc))
 
 
@@ -107,11 +105,11 @@ def converge(target, check_mode=False, extra=()):
         actual = target.read()
         changes = target.changes(desired, actual) + list(extra)
         before = target.comparable(desired, actual)
-        after = public(desired)
+        wanted = after = public(desired)
         if changes and not check_mode:
             apply_changes(changes, target.apply_errors)
             after = target.comparable(desired, target.read())
-            wrong = differences(public(desired), after)
+            wrong = differences(wanted, after)
             if wrong:
                 raise ApplyError("applied, but the state read back differs: %s" % "; ".join(wrong))
     finally:

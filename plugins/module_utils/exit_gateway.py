@@ -188,9 +188,5 @@ def converge(exit_plan, state, check_mode=False, nft="nft", record=None, locked=
     """
     with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), IPRoute() as node:
         target = Exit(node, exit_plan, state, check_mode, nft)
-        extra = []
-        if record is not None:
-            bookkeeping = records.record_change("exit", exit_plan["namespace"], exit_plan, record) \
-                if state == "present" else records.forget_change("exit", exit_plan["namespace"])
-            extra = [bookkeeping] if bookkeeping else []
+        extra = records.bookkeeping("exit", exit_plan["namespace"], exit_plan, record, state)
         return shape.converge(target, check_mode, extra)

@@ -62,6 +62,15 @@ def forget_change(kind, namespace, state_dir=STATE_DIR):
     return Change("forget %s %s" % (kind, namespace), lambda: _unlink(path))
 
 
+def bookkeeping(kind, namespace, plan, options, state):
+    """[the Change that records (present) or forgets (absent) this plan], or [] when there is nothing to do
+    or no `options` to record it with (the caller converges without records)."""
+    if options is None:
+        return []
+    change = record_change(kind, namespace, plan, options) if state == "present" else forget_change(kind, namespace)
+    return [change] if change else []
+
+
 def _unlink(path):
     try:
         os.unlink(path)

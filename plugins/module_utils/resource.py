@@ -313,11 +313,7 @@ def converge(resource, state, private_key=None, check_mode=False, backend_choice
     """
     with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), IPRoute() as node:
         target = Resource(node, resource, state, private_key, check_mode, backend_choice, wireguard_binary)
-        extra = []
-        if record is not None:
-            bookkeeping = records.record_change("resource", resource["namespace"], resource, record) \
-                if state == "present" else records.forget_change("resource", resource["namespace"])
-            extra = [bookkeeping] if bookkeeping else []
+        extra = records.bookkeeping("resource", resource["namespace"], resource, record, state)
         result = shape.converge(target, check_mode, extra)
         result["backend"] = target._backend.name if target._backend is not None else None
         return result
