@@ -20,7 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger, ledger_file
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, require_netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_table import table_lines, rows
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact_plan
 
 
 ARGUMENT_SPEC = dict(
@@ -50,10 +50,14 @@ def _cycle(path, change, vault, plaintext, check, encrypt_identity=None):
 
 
 def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False, check=False, encrypt_identity=None):
-    """Plan from the inventory and the ledger, and record what the plan hands out. Returns (plan, before, after, changed)."""
+    """Plan from the inventory and the ledger, and record what the plan hands out.
+
+    Returns ({plan: the compact plan, assignments: what it hands out}, before, after, changed).
+    """
     def change(current):
-        planned = plan(networks, hostvars, groups, ledger.public_keys(current, hostvars), ledger.assignments(current))
-        return ledger.record(current, planned), planned
+        the_plan, handed_out = compact_plan(networks, hostvars, groups, ledger.public_keys(current, hostvars),
+                                            ledger.assignments(current))
+        return ledger.record(current, handed_out), {"plan": the_plan, "assignments": handed_out}
     return _cycle(path, change, vault, plaintext, check, encrypt_identity)
 
 
@@ -108,5 +112,5 @@ class ActionModule(ActionBase):
         diff = {"before": "\n".join(table_lines(current)) + "\n", "after": "\n".join(table_lines(new)) + "\n"}
         result.update(changed=changed, released=released, diff=diff)
         if state == "plan":
-            result["plan"] = planned
+            result["plan"] = planned["plan"]
         return result

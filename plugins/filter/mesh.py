@@ -17,6 +17,12 @@ def plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
 
 
 @filter_errors
+def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
+    require_netaddr()
+    return mesh.compact_plan(networks, hostvars, groups, public_keys, assignments)[0]
+
+
+@filter_errors
 def networks_of(networks, node, hostvars, groups=None):
     """Netids of the networks `node` is a member (or the exit) of: what the key step needs before any plan."""
     return sorted(
@@ -38,4 +44,5 @@ def checked_networks(networks, hostvars, groups=None):
 
 class FilterModule(object):
     def filters(self):
-        return {"plan": plan, "networks_of": networks_of, "checked_networks": checked_networks}
+        return {"plan": plan, "compact_plan": compact_plan, "networks_of": networks_of,
+                "checked_networks": checked_networks}

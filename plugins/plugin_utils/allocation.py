@@ -104,7 +104,6 @@ def assign_ports(topologies, underlays, existing_ports):
     existing_ports and the result are {node: {netid: {peer: port}}}. The
     preferred port of a link mixes a hash of the node with a hash of the
     (network, peer) key, each computed once, so planning stays linear in links.
-    Each port is also stored in its link's shared ports pair (topology.py).
     """
     existing_ports = existing_ports or {}
     node_hash = {}
@@ -135,7 +134,9 @@ def assign_ports(topologies, underlays, existing_ports):
             mine = ports[node][netid] = {}
             own_hash = node_hash[node]
             last = None
-            for peer, link, pair_ports, side in topology.adjacency[node]:  # in member order: no sort needed
+            for peer, link in zip(topology.members, topology.row(node)):  # in member order: no sort needed
+                if link is None:
+                    continue
                 if link is not last:  # shared by pairs of one shape: looked at once, not per entry
                     wireguard, last = link.connection == "wireguard", link
                 if not wireguard:
@@ -153,7 +154,6 @@ def assign_ports(topologies, underlays, existing_ports):
                     port = int(port)
                     if not low <= port <= high:
                         outside.setdefault(node, []).append("%s/%s (%d)" % (netid, peer, port))
-                pair_ports[side] = port
                 mine[peer] = port
     if outside:
         node = min(outside)

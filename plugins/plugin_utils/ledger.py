@@ -15,8 +15,6 @@ other free one. Storage is ledger_file.py's; the ledger action runs the cycle.
 
 from __future__ import annotations
 
-import copy
-
 
 def assignments(ledger):
     """The planner's `assignments`: every recorded object (removing ones stay taken) and the released ones."""
@@ -46,10 +44,9 @@ def public_keys(ledger, hostvars=None, fact="gridnet_tenant_public_keys"):
     return keys
 
 
-def record(ledger, planned):
-    """The ledger after a plan: its assignments recorded active; what left the plan marked removing."""
-    new = copy.deepcopy(ledger)
-    given = planned["assignments"]
+def record(ledger, given):
+    """The ledger after a plan handed out `given` (its assignments): recorded active; what left it marked removing."""
+    new = _copy(ledger)
     for netid, net in new["networks"].items():
         if netid not in given["networks"]:
             net["state"] = "removing"
@@ -74,6 +71,15 @@ def record(ledger, planned):
     return new
 
 
+def _copy(value):
+    """A deep copy of plain data (dicts, lists, scalars): copy.deepcopy's memo costs seconds on a million ports."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def _unrelease(released, netid, taken):
     if netid in released:
         released[netid] = [p for p in released[netid] if p not in taken]
@@ -88,7 +94,7 @@ def settle(ledger, applied, inventory_hosts):
     node of its network ran this run's converge without failing (`applied`),
     or are no longer in the inventory at all.
     """
-    new = copy.deepcopy(ledger)
+    new = _copy(ledger)
     done, present = set(applied), set(inventory_hosts)
 
     def gone(node):

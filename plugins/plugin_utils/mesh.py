@@ -11,32 +11,30 @@ The stages, each in its own file:
   allocation.py  blocks, /64s and /24s, VXLAN ids, listen ports
   topology.py    which pairs link and how (connection, family, MTU), relays
   render.py      each member's network resource, each network's exit
+  slices.py      the compact plan a run keeps, and each host's slice of it
 """
 
 from __future__ import annotations
 
-import gc
+from collections import Counter
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import allocation, render
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import read_inventory
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import link_local, resource_names
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import Slicer, compact, materialised
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
 
 
 def plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
-    """The complete plan. See docs/data-model.md for the shape of every part."""
-    # A full mesh of N nodes is N*(N-1) link entries, all acyclic; the cyclic
-    # collector would rescan them again and again while they are built.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _plan(read_inventory(networks, hostvars, groups, public_keys), assignments or {})
-    finally:
-        if paused:
-            gc.enable()
+    """The complete plan: every node's resources materialised. See docs/data-model.md for every part."""
+    the_plan, handed_out = compact_plan(networks, hostvars, groups, public_keys, assignments)
+    return dict(materialised(the_plan), assignments=handed_out)
 
 
-def _plan(inventory, assignments):
+def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=None):
+    """(the compact plan hosts are sliced from (slices.py), the assignments it hands out)."""
+    inventory = read_inventory(networks, hostvars, groups, public_keys)
+    assignments = assignments or {}
     nets, underlays, gateways, keys = inventory
     existing_networks = assignments.get("networks") or {}
     # given back after a removal was applied: reused only once nothing else is free
@@ -46,47 +44,36 @@ def _plan(inventory, assignments):
     rendered = []
     for net in nets:
         prefixes, subnets = allocation.carve_resources(net, blocks[net.netid], existing_networks, released)
-        rendered.append(render.Network(net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members},
-                                       prefixes, subnets, vnis[net.netid], blocks[net.netid]))
-    # A young-generation pass now (only the inventory and the addressing are young yet) untracks
-    # their tuples, so the views built from them, and the million link entries copied from those,
-    # are never tracked by the cyclic collector: it would scan them all when re-enabled.
-    gc.collect(0)
-    for w in rendered:
-        w.topology = Topology(w.net, underlays)
+        w = render.Network(net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members},
+                           prefixes, subnets, vnis[net.netid], blocks[net.netid],
+                           {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays))
+        render.check_link_names(w)
+        rendered.append(w)
     ports = allocation.assign_ports([w.topology for w in rendered], underlays, assignments.get("ports"))
-
-    nodes = {}
-    exits = []
-    for w in rendered:
-        views = render.peer_views(w, keys)
-        hosts = render.endpoint_hosts(w)
-        for node in w.net.members:
-            nodes.setdefault(node, {"resources": []})["resources"].append(render.resource(w, node, views, hosts))
-        exits.append(render.exit_entry(w, gateways[w.net.exit_node]))
-    for node, state in nodes.items():
-        render.check_names(node, state["resources"])
-
-    return {
-        "nodes": dict(sorted(nodes.items())),
-        "exits": exits,
-        "upstream_routes": [
-            {"netid": e["netid"], "prefix": e["block"], "via": e["gateway_address"], "exit": e["node"]}
-            for e in exits if not e["ipv6_nat"]  # a NAT66'd ULA block is not routed upstream
-        ],
-        "assignments": {
-            "networks": {
-                w.net.netid: {
-                    "block": w.block,
-                    "vni": w.vni,
-                    "resources": {
-                        n: {"prefix": w.prefixes[n], "ipv4": (w.subnets or {}).get(n),
-                            "public_key": keys[(w.net.netid, n)]}
-                        for n in w.net.members
-                    },
-                }
-                for w in rendered
-            },
-            "ports": ports,
+    exits = [render.exit_entry(w, gateways[w.net.exit_node]) for w in rendered]
+    upstream_routes = [
+        {"netid": e["netid"], "prefix": e["block"], "via": e["gateway_address"], "exit": e["node"]}
+        for e in exits if not e["ipv6_nat"]  # a NAT66'd ULA block is not routed upstream
+    ]
+    the_plan = compact(rendered, underlays, ports, exits, upstream_routes)
+    # A node in several networks must have every interface name once: checked here, for every such node,
+    # so that no host's slice fails later
+    slicer = Slicer(the_plan)
+    membership = Counter(m for w in rendered for m in w.net.members)
+    for node in sorted(n for n, count in membership.items() if count > 1):
+        slicer.resources(node)
+    handed_out = {
+        "networks": {
+            w.net.netid: {
+                "block": w.block,
+                "vni": w.vni,
+                "resources": {
+                    n: {"prefix": w.prefixes[n], "ipv4": (w.subnets or {}).get(n), "public_key": w.keys[n]}
+                    for n in w.net.members
+                },
+            }
+            for w in rendered
         },
+        "ports": ports,
     }
+    return the_plan, handed_out

@@ -31,12 +31,12 @@ DEFAULT_V4 = "0.0.0.0/0"
 
 
 class Network(object):
-    """One network ready to render: its record, names, link-locals, addressing and (set later) topology."""
+    """One network ready to render: its record, names, link-locals, addressing, public keys and topology."""
 
-    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block):
+    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block, keys, topology):
         self.net, self.names, self.link_local = net, names, link_locals
         self.prefixes, self.subnets, self.vni, self.block = prefixes, subnets, vni, block
-        self.topology = None
+        self.keys, self.topology = keys, topology
         # per member: (its routed prefixes, its allowed IPs), as tuples of strings
         self.addressing = {}
         for peer in net.members:
@@ -44,7 +44,7 @@ class Network(object):
             self.addressing[peer] = (routed, routed + (link_locals[peer] + "/128",))
 
 
-def peer_views(w, keys):
+def peer_views(w):
     """What every node sees of each peer, the same from any side: built once per network.
 
     Link entries share these objects; a full mesh has N*(N-1) of them, so each
@@ -52,7 +52,6 @@ def peer_views(w, keys):
     only strings, numbers and untracked tuples (see mesh.plan), so neither a view
     nor its copies are ever tracked by the cyclic collector.
     """
-    netid = w.net.netid
     views = {}
     for peer in w.topology.members:
         routed, allowed = w.addressing[peer]
@@ -62,14 +61,13 @@ def peer_views(w, keys):
             "peer": peer,
             "prefixes": routed,
             "peer_link_local": w.link_local[peer],
-            "interface": wireguard_ifname(keys[(netid, peer)]),
-            "public_key": keys[(netid, peer)],
+            "interface": wireguard_ifname(w.keys[peer]),
+            "public_key": w.keys[peer],
             "allowed_ips": allowed,
             "mtu": None,
             "listen_port": None,
             "endpoint": None,
         }
-    check_link_names(netid, views)
     return views
 
 
@@ -82,7 +80,8 @@ def endpoint_hosts(w):
     return hosts
 
 
-def resource(w, node, views, hosts):
+def resource(w, node, views, hosts, ports):
+    """node's network resource in network w; ports: its slices.PortTable."""
     net, topology, names = w.net, w.topology, w.names
     underlays = topology.underlays
     underlay = underlays[node]
@@ -92,18 +91,22 @@ def resource(w, node, views, hosts):
     vxlan_peers = []
     vxlan_family = None
     interface_of = {}
-    relays = topology.relays  # without relays only the exit's entry is looked up again
+    relays = not topology.complete  # without relays only the exit's entry is looked up again
     append = connected.append
     last = None
-    for peer, link, ports, side in topology.adjacency[node]:
+    own_ports, peer_ports = ports.own(), ports.towards()
+    position = topology.index[node]
+    for j, (peer, link) in enumerate(zip(topology.members, topology.row(node))):
+        if link is None:
+            continue
         if link is not last:  # Links are shared by pairs of one shape: unpack each once, not per entry
             connection, family, a_dials_b, b_dials_a, mtu = last = link
         if connection == "wireguard":
             entry = views[peer].copy()
             entry["mtu"] = mtu
-            entry["listen_port"] = ports[side]
-            if b_dials_a if side else a_dials_b:
-                entry["endpoint"] = hosts[peer][family] + str(ports[1 - side])
+            entry["listen_port"] = own_ports[j]
+            if b_dials_a if j < position else a_dials_b:  # node is the pair's b when the peer comes first
+                entry["endpoint"] = hosts[peer][family] + str(peer_ports[j])
         else:
             view = views[peer]
             entry = {
@@ -238,14 +241,14 @@ def forwards(w):
     return result
 
 
-def check_link_names(netid, views):
+def check_link_names(w):
     """Within one network every member's WireGuard link name (from its key) is its own."""
     owner = {}
-    for peer, view in views.items():
-        first = owner.setdefault(view["interface"], peer)
+    for peer in w.net.members:
+        first = owner.setdefault(wireguard_ifname(w.keys[peer]), peer)
         if first != peer:
             raise PlanError("network %r: nodes %r and %r would both be reached over a link named %s"
-                            % (netid, first, peer, view["interface"]))
+                            % (w.net.netid, first, peer, wireguard_ifname(w.keys[peer])))
 
 
 def check_names(node, resources):

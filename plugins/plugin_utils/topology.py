@@ -62,12 +62,12 @@ def link_mtu(a, b, connection, family):
 
 
 class Topology(object):
-    """The links and relays of one network.
+    """The links and relays of one network, decided per pair of underlay shapes.
 
-    adjacency: node -> [(peer, link, ports, side)] in member order; side is 0
-    when node is the pair's a. ports ([a's listen port, b's]) is shared by both
-    ends and filled in by allocation.assign_ports.
-    relays: (a, b) with a < b -> the node relaying their traffic.
+    A member's links are computed when asked for (row), so a host's slice of a
+    full mesh costs O(N), and the whole network O(N + shapes^2), never O(N^2).
+    links[x][y]: the Link of a pair whose earlier member (in member order) has
+    shape x and the later one shape y, or None when they do not link.
     mtu: the smallest link MTU, the MTU of the network's bridges.
     """
 
@@ -75,60 +75,93 @@ class Topology(object):
         self.net = net
         self.members = net.members
         self.underlays = underlays
-        self.adjacency = {m: [] for m in self.members}
-        self.relays = {}
-        self.mtu = None
-        self._connect()
-
-    def _connect(self):
-        members, underlays, adjacency = self.members, self.underlays, self.adjacency
-        shape_of, shapes = {}, {}
-        for m in members:
+        self.index = {m: i for i, m in enumerate(self.members)}
+        self.shape_of = {}
+        self.shape_members = []  # shape -> its members, in member order
+        seen = {}
+        for m in self.members:
             u = underlays[m]
-            shape_of[m] = shapes.setdefault(
-                (u.ipv6 is not None, u.ipv4 is not None, u.reachable, u.segment, u.mtu, u.link_mtu), len(shapes))
-        decided = {}
-        count = 0
-        mtu = None
-        for i, a in enumerate(members):
-            ua, sa, adjacency_a = underlays[a], shape_of[a], adjacency[a]
-            for b in members[i + 1:]:
-                key = (sa, shape_of[b])
-                if key in decided:
-                    link = decided[key]
+            shape = seen.setdefault((u.ipv6 is not None, u.ipv4 is not None, u.reachable, u.segment, u.mtu, u.link_mtu),
+                                    len(seen))
+            if shape == len(self.shape_members):
+                self.shape_members.append([])
+            self.shape_members[shape].append(m)
+            self.shape_of[m] = shape
+        self.shape_list = [self.shape_of[m] for m in self.members]
+        self.links = self._links()
+        linked = [link for row in self.links for link in row if link is not None]
+        self.mtu = min(link.mtu for link in linked) if linked else min(underlays[m].mtu for m in self.members)
+        self._relays = {}
+        self._choose_relays()
+
+    def _links(self):
+        shapes = self.shape_members
+        links = [[None] * len(shapes) for _unused in shapes]
+        for x, xs in enumerate(shapes):
+            for y, ys in enumerate(shapes):
+                # a pair of these shapes with the shape-x member first, if the members hold one
+                if x == y:
+                    pair = (xs[0], xs[1]) if len(xs) > 1 else None
                 else:
-                    ub = underlays[b]
-                    link = direct_link(ua, ub)
-                    if link is not None:
-                        link = link._replace(mtu=link_mtu(ua, ub, link.connection, link.family))
-                    decided[key] = link
+                    first = next((a for a in xs if self.index[a] < self.index[ys[-1]]), None)
+                    pair = (first, ys[-1]) if first is not None else None
+                if pair is None:
+                    continue
+                ua, ub = self.underlays[pair[0]], self.underlays[pair[1]]
+                link = direct_link(ua, ub)
                 if link is not None:
-                    ports = [None, None]
-                    count += 1
-                    if mtu is None or link.mtu < mtu:
-                        mtu = link.mtu
-                    adjacency_a.append((b, link, ports, 0))
-                    adjacency[b].append((a, link, ports, 1))
-        self.mtu = mtu if count else min(underlays[m].mtu for m in members)
-        if count < len(members) * (len(members) - 1) // 2:
-            self._choose_relays()
+                    links[x][y] = link._replace(mtu=link_mtu(ua, ub, link.connection, link.family))
+        return links
+
+    def row(self, node):
+        """node's Link with each member, in member order: None for itself and for peers it does not link to.
+        A peer before node in member order is the pair's a (node's side 1), a peer after it the b."""
+        links, shapes, i = self.links, self.shape_list, self.index[node]
+        mine = self.shape_of[node]
+        before = [links[x][mine] for x in range(len(links))]
+        after = links[mine]
+        return [before[x] for x in shapes[:i]] + [None] + [after[x] for x in shapes[i + 1:]]
+
+    def _shapes_linked(self, x, y):
+        return self.links[x][y] is not None or self.links[y][x] is not None
 
     def _choose_relays(self):
-        members = self.members
-        peer_sets = {m: {entry[0] for entry in linked} for m, linked in self.adjacency.items()}
+        """A relay for each pair of shapes that do not link: the exit when it links to both, else the
+        first member (by name) of a shape linking to both. Neither end can be that member: it would
+        have to link to a shape its own shape does not link to."""
+        shapes = range(len(self.shape_members))
         exit_node = self.net.exit_node
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                if b in peer_sets[a]:
+        exit_shape = self.shape_of.get(exit_node)
+        for x in shapes:
+            for y in shapes:
+                if y < x or self._shapes_linked(x, y) or (x == y and len(self.shape_members[x]) < 2):
                     continue
-                both = peer_sets[a] & peer_sets[b]
-                if not both:
+                both = [t for t in shapes if self._shapes_linked(t, x) and self._shapes_linked(t, y)]
+                if exit_shape in both:
+                    relay = exit_node
+                elif both:
+                    relay = min(min(self.shape_members[t]) for t in both)
+                else:
+                    a, b = self._first_pair(x, y)
                     raise PlanError(
                         "network %r: nodes %r and %r cannot reach each other, neither directly "
                         "(both behind NAT or no common IP version) nor through a relay both can reach"
                         % (self.net.netid, a, b)
                     )
-                self.relays[(a, b)] = exit_node if exit_node in both else min(both)
+                self._relays[(x, y)] = self._relays[(y, x)] = relay
+
+    def _first_pair(self, x, y):
+        """The first pair in member order with shapes x and y (either way round), as the error names it."""
+        for i, a in enumerate(self.members):
+            for b in self.members[i + 1:]:
+                if {self.shape_of[a], self.shape_of[b]} == {x, y}:
+                    return a, b
+        raise AssertionError("no pair of shapes %d and %d" % (x, y))
+
+    @property
+    def complete(self):
+        """Every pair links directly: no relays at all."""
+        return not self._relays
 
     def relay(self, a, b):
-        return self.relays[(a, b) if a < b else (b, a)]
+        return self._relays[(self.shape_of[a], self.shape_of[b])]

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per-host slices: the compact plan, and one host's part of it materialised.
+
+The compact plan is what a run keeps in memory on the controller: per network
+its members, addressing and public keys, the underlays, every exit and the
+listen ports packed as text. It grows with N per network plus 2 bytes a link,
+where the materialised mesh grows with N^2 link entries. One host's slice (its
+network resources, its exits, the upstream routes when it routes upstream)
+costs O(N) per network it is in, so each host's task pays for its own part only.
+docs/data-model.md shows both shapes.
+"""
+
+from __future__ import annotations
+
+import array
+import gc
+import sys
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import render
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.hosts import Underlay
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import Network
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import resource_names
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
+
+FORMAT = 1
+PORT_DIGITS = 4  # a listen port as 4 hex digits; 0000 where two members have no WireGuard link
+_UNDERLAY_FIELDS = Underlay._fields[1:]
+
+
+def compact(networks, underlays, ports, exits, upstream_routes):
+    """The compact plan from rendered networks (render.Network), underlays, ports {node: {netid: {peer: port}}}."""
+    used = set()
+    records = []
+    for w in networks:
+        net = w.net
+        used.update(net.members)
+        records.append({
+            "netid": net.netid, "tag": net.tag, "members": list(net.members), "exit": net.exit_node,
+            "exit_ipv6": net.exit_ipv6, "exit_ipv4": net.exit_ipv4, "vxlan_group": net.vxlan_group,
+            "ipv6_nat": net.ipv6_nat, "vni": w.vni, "block": w.block,
+            "prefixes": w.prefixes, "subnets": w.subnets, "link_local": w.link_local, "public_keys": w.keys,
+            "ports": pack_ports(net, ports),
+        })
+    return {
+        "format": FORMAT,
+        "networks": records,
+        "underlays": {n: [underlays[n][i + 1] for i in range(len(_UNDERLAY_FIELDS))] for n in sorted(used)},
+        "exits": exits,
+        "upstream_routes": upstream_routes,
+    }
+
+
+def pack_ports(net, ports):
+    """{member: its listen port towards each member, in member order, as PORT_DIGITS hex digits each}."""
+    netid, members = net.netid, net.members
+    packed = {}
+    for node in members:
+        mine = (ports.get(node) or {}).get(netid) or {}
+        packed[node] = "".join("%04x" % mine.get(peer, 0) for peer in members)
+    return packed
+
+
+class PortTable(object):
+    """One member's listen ports in a network, and its peers' towards it, read from the packed table."""
+
+    def __init__(self, packed, members, node, index):
+        self.packed, self.members, self.node, self.index = packed, members, node, index
+
+    def own(self):
+        """node's listen port towards each member, in member order (0: no WireGuard link)."""
+        ports = array.array("H", bytes.fromhex(self.packed[self.node]))
+        if sys.byteorder == "little":  # the text is big-endian, as written
+            ports.byteswap()
+        return ports
+
+    def towards(self):
+        """Each member's listen port towards node, in member order."""
+        at, packed = PORT_DIGITS * self.index, self.packed
+        return [int(packed[m][at:at + PORT_DIGITS], 16) for m in self.members]
+
+
+class Slicer(object):
+    """Hosts' slices of one compact plan; each network is rebuilt once, however many hosts are sliced."""
+
+    def __init__(self, plan):
+        if not isinstance(plan, dict) or plan.get("format") != FORMAT:
+            raise ValueError("not a compact plan of format %d (from gridnet.tenant.ledger or mesh.compact_plan)"
+                             % FORMAT)
+        self.plan = plan
+        self._underlays = {}
+        self._networks = {}
+
+    def underlay(self, node):
+        if node not in self._underlays:
+            self._underlays[node] = Underlay(node, *self.plan["underlays"][node])
+        return self._underlays[node]
+
+    def network(self, record):
+        """(render.Network, peer views, endpoint hosts), built on first use."""
+        netid = record["netid"]
+        if netid not in self._networks:
+            members = record["members"]
+            # the exit's allow-list, forwards and IPv4 range are rendered at plan time, into plan["exits"]
+            net = Network(netid, record["tag"], members, record["exit"], record["exit_ipv6"], record["exit_ipv4"],
+                          None, (), (), record["vxlan_group"], record["ipv6_nat"])
+            underlays = {m: self.underlay(m) for m in members}
+            w = render.Network(net, resource_names(net.tag), record["link_local"], record["prefixes"],
+                               record["subnets"], record["vni"], record["block"], record["public_keys"],
+                               Topology(net, underlays))
+            self._networks[netid] = (w, render.peer_views(w), render.endpoint_hosts(w))
+        return self._networks[netid]
+
+    def resources(self, node):
+        """node's network resources, one per network it is a member of, in the plan's network order."""
+        resources = []
+        for record in self.plan["networks"]:
+            if node not in record["prefixes"]:
+                continue
+            w, views, hosts = self.network(record)
+            ports = PortTable(record["ports"], record["members"], node, w.topology.index[node])
+            resources.append(render.resource(w, node, views, hosts, ports))
+        render.check_names(node, resources)
+        return resources
+
+    def node(self, node, upstream=False):
+        """node's whole slice: its resources, the exits it runs, and every upstream route when it routes upstream."""
+        return {
+            "resources": self.resources(node),
+            "exits": [e for e in self.plan["exits"] if e["node"] == node],
+            "upstream_routes": list(self.plan["upstream_routes"]) if upstream else [],
+        }
+
+
+def materialised(plan):
+    """The plan with every node's resources: a full plan as it is, a compact one sliced for every member."""
+    if "nodes" in plan:
+        return plan
+    slicer = Slicer(plan)
+    paused = gc.isenabled()
+    gc.disable()  # N*(N-1) acyclic link entries: the cyclic collector would rescan them while they are built
+    try:
+        nodes = {node: {"resources": slicer.resources(node)} for node in sorted(plan["underlays"])}
+    finally:
+        if paused:
+            gc.enable()
+    return {"nodes": nodes, "exits": plan["exits"], "upstream_routes": plan["upstream_routes"]}
