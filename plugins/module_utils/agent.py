@@ -27,10 +27,7 @@ import time
 from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, netns, records, resource
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # the agent is installed by a module that checked pyroute2
-    IPRoute = None
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 RUN_LOCK = "/run/gridnet-tenant/agent.lock"
 DEFAULT_INTERVAL = 1.0

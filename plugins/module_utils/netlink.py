@@ -8,10 +8,7 @@ from __future__ import annotations
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import ApplyError
 
-try:
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:  # reported by the modules through missing_required_lib
-    NetlinkError = OSError
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import NetlinkError
 
 APPLY_ERRORS = (NetlinkError, OSError)  # what a netlink change may raise; apply_changes names the change
 
@@ -28,9 +25,18 @@ def addresses(ipr, index):
     return sorted("%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=index))
 
 
-def link_basics(ipr, link):
-    return {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP),
-            "addresses": addresses(ipr, link["index"])}
+def addresses_by_index(ipr):
+    """Every address of a namespace in one dump, by link index: one netlink round trip, not one per link."""
+    found = {}
+    for a in ipr.get_addr():
+        found.setdefault(a["index"], []).append("%s/%d" % (a.get_attr("IFA_ADDRESS"), a["prefixlen"]))
+    return {index: sorted(values) for index, values in found.items()}
+
+
+def link_basics(ipr, link, by_index=None):
+    """MTU, up and addresses; by_index (addresses_by_index) saves the per-link dump."""
+    found = by_index.get(link["index"], []) if by_index is not None else addresses(ipr, link["index"])
+    return {"mtu": link.get_attr("IFLA_MTU"), "up": bool(link["flags"] & IFF_UP), "addresses": found}
 
 
 def index_of(ipr, ifname):

@@ -16,11 +16,8 @@ import ctypes
 import os
 import threading
 
-try:
-    from pyroute2 import IPRoute, netns as pr_netns
-    HAS_PYROUTE2 = True
-except ImportError:
-    HAS_PYROUTE2 = False
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import netns as pr_netns
 
 NETNS_RUN_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000

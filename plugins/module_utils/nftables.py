@@ -10,15 +10,24 @@ kernel never holds half of it.
 Comparison goes through nft itself: the desired text is loaded into a
 throw-away network namespace and listed back, which gives exactly the form in
 which nft lists the live table, whatever nft version the node runs. Equal
-listings mean nothing to do, so a re-run keeps every rule handle.
+listings mean nothing to do, so a re-run keeps every rule handle. That listing
+is a pure function of the text and the nft binary, so it is kept under /run
+(gone at a reboot) by their digest: a re-run does not pay the four processes
+it takes again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import subprocess
 
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import NETNS_RUN_DIR
+from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
+
+CANONICAL_CACHE = "/run/gridnet-tenant/nft-canonical"
 
 FAMILY = "inet"
 MISSING = ("No such file or directory", "does not exist")
@@ -71,17 +80,39 @@ def exit_ruleset(exit_plan):
 
 
 def _run(nft, args, namespace, stdin=None):
-    """nft with args, inside the network namespace `namespace`."""
-    argv = ["nsenter", "--net=%s/%s" % (NETNS_RUN_DIR, namespace), nft] + args
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+    """nft with args, inside the network namespace `namespace` (forked from a thread that entered it)."""
+    return netns.run_inside(namespace, lambda: subprocess.run([nft] + args, input=stdin, capture_output=True,
+                                                              text=True, check=False))
 
 
 def _lines(listing):
     return [line.strip() for line in listing.splitlines() if line.strip()]
 
 
-def canonical(text, table, nft="nft"):
-    """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing."""
+def _cache_path(text, nft, cache_dir):
+    binary = shutil.which(nft) or nft
+    info = os.stat(binary)
+    key = "%s\0%d\0%d\0%s" % (os.path.realpath(binary), info.st_size, int(info.st_mtime), text)
+    return os.path.join(cache_dir, hashlib.sha256(key.encode("utf-8")).hexdigest())
+
+
+def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE):
+    """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing, and kept."""
+    path = _cache_path(text, nft, cache_dir)
+    try:
+        with open(path) as handle:
+            return _lines(handle.read())
+    except OSError:
+        pass
+    listing = _load_and_list(text, table, nft)
+    try:
+        write_atomic(path, ("\n".join(listing) + "\n").encode("utf-8"), mode=0o600, dir_mode=0o700)
+    except OSError:  # a cache: a node where it cannot be written computes again next time
+        pass
+    return listing
+
+
+def _load_and_list(text, table, nft):
     result = subprocess.run(
         ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" list table "$1" "$2"', nft, FAMILY, table],
         input=text, capture_output=True, text=True, check=False)

@@ -10,7 +10,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
-from ansible_collections.gridnet.tenant.plugins.module_utils.netns import HAS_PYROUTE2
+from ansible_collections.gridnet.tenant.plugins.module_utils import pyroute
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import HAS_PYROUTE2
 
 PYROUTE2_MINIMUM = "0.9.7"  # netns= on IPRoute, and the generic netlink WireGuard API the modules use
 
@@ -24,11 +25,7 @@ def pyroute2_problem():
     if not HAS_PYROUTE2:
         return missing_required_lib("pyroute2 >= %s" % PYROUTE2_MINIMUM)
     import pyroute2
-    try:
-        from importlib.metadata import version
-        found = version("pyroute2")
-    except Exception:  # no distribution metadata: the package's own idea
-        found = getattr(pyroute2, "__version__", "unknown")
+    found = pyroute.version()
     if found == "unknown" or _numbers(found) < _numbers(PYROUTE2_MINIMUM):
         return ("pyroute2 >= %s is needed on this node; found %s in %s. Debian 12's python3-pyroute2 is 0.7.2: "
                 "give the node a virtualenv with pyroute2 and point ansible_python_interpreter at it"

@@ -41,10 +41,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
     select_backend,
 )
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # reported by the modules through missing_required_lib
-    IPRoute = None
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 
 class Resource(shape.Target):
@@ -60,6 +57,7 @@ class Resource(shape.Target):
         self.backend_choice, self.wireguard_binary = backend_choice, wireguard_binary
         self.public_key = derive_public_key(private_key) if private_key else None
         self._ns = self._backend = None
+        self.new_links = 0  # WireGuard links the changes make: a node converging several resources sums them
 
     # the namespace handle and the back end are made only when a change needs them
     def ns(self):
@@ -132,7 +130,7 @@ class Resource(shape.Target):
                 found_kind = kind(node.get_links(found[0])[0])
                 if found_kind != wanted_kind:
                     raise NodeError("interface %s exists on this node as a %s, not ours" % (name, found_kind))
-        new_links = len(set(desired["wireguard"]) - set(actual["wireguard"]))
+        new_links = self.new_links = len(set(desired["wireguard"]) - set(actual["wireguard"]))
         if new_links:
             # a userspace link past the inotify budget would fail half-way
             chosen = predict_backend(self.backend_choice, self.wireguard_binary) if self.check_mode \

@@ -25,7 +25,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.converge import pub
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, WIREGUARD_PREFIX
-from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import IFF_UP, kind, link_basics
+from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import IFF_UP, addresses_by_index, kind, link_basics
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import backend_for_kind
 
 NAMESPACE_SYSCTLS = {
@@ -136,24 +136,25 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
         return state
     state["sysctls"] = netns.run_inside(resource["namespace"], netns.read_sysctls, list(NAMESPACE_SYSCTLS))
     with netns.open_namespace(resource["namespace"]) as ns:
+        by_index = addresses_by_index(ns)
         for link in ns.get_links():
             name = link.get_attr("IFLA_IFNAME")
             state["_kinds"][name] = kind(link)
             if name == resource["veth_ns"]:
-                state["veth"] = dict(link_basics(ns, link), **_mac(resource, "veth_ns", link))
+                state["veth"] = dict(link_basics(ns, link, by_index), **_mac(resource, "veth_ns", link))
             elif name.startswith(WIREGUARD_PREFIX) and kind(link) in ("wireguard", "tun"):
                 config = backend_for_kind(kind(link), wireguard_binary).read(name, resource["namespace"])
-                state["wireguard"][name] = _wireguard_entry(ns, link, config, expected_private_key,
-                                                            expected_public_key)
+                state["wireguard"][name] = _wireguard_entry(link_basics(ns, link, by_index), config,
+                                                            expected_private_key, expected_public_key)
             elif resource.get("vxlan") and name == resource["vxlan"]["name"] or \
                     name.startswith(PREFIXES["vxlan"]) and kind(link) == "vxlan":
-                state["vxlan"] = dict(_vxlan_entry(ns, link, name), **_mac(resource, "vxlan", link))
+                state["vxlan"] = dict(_vxlan_entry(ns, link, name, link_basics(ns, link, by_index)),
+                                      **_mac(resource, "vxlan", link))
         state["routes"] = routes.read(ns, rules.ROUTE_PROTO)
     return state
 
 
-def _wireguard_entry(ns, link, config, expected_private_key, expected_public_key):
-    entry = link_basics(ns, link)
+def _wireguard_entry(entry, config, expected_private_key, expected_public_key):
     entry["listen_port"] = config["listen_port"]
     if config["private_key"] is None:
         entry["public_key"] = None
@@ -171,9 +172,8 @@ def _wireguard_entry(ns, link, config, expected_private_key, expected_public_key
     return entry
 
 
-def _vxlan_entry(ns, link, name):
+def _vxlan_entry(ns, link, name, entry):
     data = link.get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_DATA")
-    entry = link_basics(ns, link)
     group = data.get_attr("IFLA_VXLAN_GROUP6") or data.get_attr("IFLA_VXLAN_GROUP")
     entry.update({
         "name": name,

@@ -17,10 +17,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils import routes, rule
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # reported by the modules through missing_required_lib
-    IPRoute = None
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 
 def desired_routes(wanted_routes):

@@ -30,12 +30,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils import netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import WireGuardError
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard_go import UserspaceBackend
 
-try:
-    from pyroute2 import WireGuard
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:  # reported by the modules through missing_required_lib
-    WireGuard = None
-    NetlinkError = Exception
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import NetlinkError, WireGuard
 
 PROBE_IFNAME = "gtwprobe0"
 

@@ -63,10 +63,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import read_state
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # node_module reports it
-    IPRoute = None
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 
 def describe(node, namespace, wireguard_go):
