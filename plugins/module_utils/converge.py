@@ -94,24 +94,41 @@ def display(state):
     return state
 
 
-def converge(target, check_mode=False, extra=()):
-    """Bring target to its desired state. Returns {"changes", "before", "after"}.
+class Prepared(object):
+    """A target read and diffed, nothing applied yet: what a caller converging several targets checks
+    together (their combined needs) before it applies any of them."""
 
-    `extra` are changes outside the kernel state (the node's records), applied last.
+    def __init__(self, target, desired, changes, before):
+        self.target, self.desired, self.changes, self.before = target, desired, changes, before
+
+
+def prepare(target, extra=()):
+    """Desired, read and diff. `extra` are changes outside the kernel state (the node's records), applied last."""
+    desired = target.desired()
+    actual = target.read()
+    changes = target.changes(desired, actual) + list(extra)
+    return Prepared(target, desired, changes, target.comparable(desired, actual))
+
+
+def finish(prepared, check_mode=False):
+    """Apply a prepared target's changes and read it back. Returns {"changes", "before", "after"}.
+
     In check mode "after" is the prediction; otherwise it is what was read back.
     """
+    target, changes = prepared.target, prepared.changes
+    wanted = after = public(prepared.desired)
+    if changes and not check_mode:
+        apply_changes(changes, target.apply_errors)
+        after = target.comparable(prepared.desired, target.read())
+        wrong = differences(wanted, after)
+        if wrong:
+            raise ApplyError("applied, but the state read back differs: %s" % "; ".join(wrong))
+    return {"changes": [c.text for c in changes], "before": display(prepared.before), "after": display(after)}
+
+
+def converge(target, check_mode=False, extra=()):
+    """Bring target to its desired state: prepare() then finish()."""
     try:
-        desired = target.desired()
-        actual = target.read()
-        changes = target.changes(desired, actual) + list(extra)
-        before = target.comparable(desired, actual)
-        wanted = after = public(desired)
-        if changes and not check_mode:
-            apply_changes(changes, target.apply_errors)
-            after = target.comparable(desired, target.read())
-            wrong = differences(wanted, after)
-            if wrong:
-                raise ApplyError("applied, but the state read back differs: %s" % "; ".join(wrong))
+        return finish(prepare(target, extra), check_mode)
     finally:
         target.close()
-    return {"changes": [c.text for c in changes], "before": display(before), "after": display(after)}

@@ -29,10 +29,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
     link_changes,
 )
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # reported by the modules through missing_required_lib
-    IPRoute = None
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 ALIAS_PREFIX = "gridnet.tenant uplink via "
 ABSENT = {"namespace": False, "uplink": None, "routes": {}, "nftables": None}
@@ -180,13 +177,14 @@ class Exit(shape.Target):
         return changes
 
 
-def converge(exit_plan, state, check_mode=False, nft="nft", record=None, locked=False):
+def converge(exit_plan, state, check_mode=False, nft="nft", record=None, locked=False, node=None):
     """Bring one exit to `state`. Returns changes, before and after (read back).
 
     With `record` (the module options), the exit is recorded on the node for the agent.
-    `locked`: the caller holds the node lock already (the agent).
+    `locked`: the caller holds the node lock already (the agent). `node`: the caller's netlink socket.
     """
-    with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), IPRoute() as node:
+    with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), \
+            (contextlib.nullcontext(node) if node is not None else IPRoute()) as node:
         target = Exit(node, exit_plan, state, check_mode, nft)
         extra = records.bookkeeping("exit", exit_plan["namespace"], exit_plan, record, state)
         return shape.converge(target, check_mode, extra)

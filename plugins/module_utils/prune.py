@@ -20,10 +20,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIX
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import removal_changes
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # reported by the modules through missing_required_lib
-    IPRoute = None
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 
 def _tags_on_node(node):
@@ -55,11 +52,14 @@ def key_changes(key_dir, networks):
     return changes
 
 
-def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None, networks=None):
+def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None, networks=None, locked=False,
+          node=None):
     """Remove every network resource of ours on this node whose namespace is not in `keep`,
-    and, with `networks`, the private key of every network not in it."""
+    and, with `networks`, the private key of every network not in it. `locked`: the caller holds the node
+    lock; `node`: the caller's netlink socket."""
     keep = set(keep)
-    with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node:
+    with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), \
+            (contextlib.nullcontext(node) if node is not None else IPRoute()) as node:
         tags, workloads = _tags_on_node(node)
         stale = sorted(t for t in tags if PREFIXES["namespace"] + t not in keep)
         changes = []

@@ -60,8 +60,8 @@ def test_role_converges_nodes_and_a_second_run_changes_nothing(farm, tmp_path):
     farm.exit_node = "nodeb"
     farm.cable("nodea", "nodeb", "2001:db8:1::", "192.0.2.")
     first = play(tmp_path, farm)
-    # the key, the network resource and the node agent; the ledger once (first host)
-    assert first == {"nodea": 4, "nodeb": 3}
+    # the key; the network resource and the node agent in one call; the ledger once (first host)
+    assert first == {"nodea": 3, "nodeb": 2}
     assert "net1" in (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.vault").read_text()  # plaintext asked for
     second = play(tmp_path, farm)
     assert second == {"nodea": 0, "nodeb": 0}, "second converge must report changed=0"
@@ -87,7 +87,8 @@ def test_check_mode_on_fresh_nodes_with_keys_in_the_inventory_predicts_and_touch
     for node, public in keys.items():  # public keys kept in the inventory, as after a first run elsewhere
         (tmp_path / "host_vars" / ("%s.yml" % node)).write_text(yaml.safe_dump({"gridnet_tenant_public_keys": public}))
     predicted = play(tmp_path, farm, "--check", "--diff")
-    assert predicted == {"nodea": 4, "nodeb": 3}, predicted  # key, resource, agent (and the ledger once): predicted only
+    # key; resource and agent in one call (and the ledger once): predicted only
+    assert predicted == {"nodea": 3, "nodeb": 2}, predicted
     for node in ("nodea", "nodeb"):
         assert lab.run(farm.pids[node], ["ip", "netns", "list"]).stdout.strip() == ""
         assert lab.run(farm.pids[node], ["ls", "-A", "/var/lib"]).stdout.strip() == ""  # no key, record or agent

@@ -52,9 +52,9 @@ def test_site_renders_mesh_exit_and_upstream_routes_idempotently(farm, tmp_path)
     farm.outside("gw")
 
     first = run_site(tmp_path, farm)
-    # keys and resources everywhere, the exit on gw, one route on the router, and the ledger
-    # recorded once (run_once: on b, the play's first host)
-    assert first == {"gw": 4, "b": 4, "router": 1, "inet": 0}, first  # key, resource, node agent, exit / ledger
+    # keys everywhere; then each host's whole state in one call (resource and node agent, the exit
+    # on gw, the route on the router); the ledger recorded once (run_once: on b, the play's first host)
+    assert first == {"gw": 2, "b": 3, "router": 1, "inet": 0}, first  # key, node / ledger
     ledger = (tmp_path / "group_vars" / "all" / "gridnet_tenant_ledger.vault").read_text()
     assert ledger.startswith("$ANSIBLE_VAULT;") and "net1" not in ledger and "2001:db8" not in ledger
     second = run_site(tmp_path, farm)

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action: cut this host's slice from the run's compact plan, then converge it on the node (plugins/modules/node.py).
+
+The plan is read from the task's variables as it is, never templated: Ansible
+would walk the whole plan for every host. Only the host's slice (O(its links))
+is sent to the node, and only the module's summary comes back.
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import Slicer
+
+PLAN_VARIABLE = "gridnet_tenant_plan"
+UPSTREAM_GROUP = "gridnet_tenant_upstream_routers"
+SLICE_PARTS = ("resources", "exits", "upstream_routes")
+
+
+def host_slice(plan, host, upstream, upstream_exits=()):
+    """The parts of host's slice of the plan (compact, or materialised by the plan filter), as the module takes them."""
+    if "nodes" in plan:
+        part = {"resources": (plan["nodes"].get(host) or {}).get("resources") or [],
+                "exits": [e for e in plan["exits"] if e["node"] == host],
+                "upstream_routes": list(plan["upstream_routes"]) if upstream else []}
+    else:
+        part = Slicer(plan).node(host, upstream=upstream)
+    if upstream_exits:
+        part["upstream_routes"] = [r for r in part["upstream_routes"] if r["exit"] in upstream_exits]
+    return part
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        host = task_vars.get("inventory_hostname")
+        given = [k for k in SLICE_PARTS if args.get(k) is not None]
+        plan = args.pop("plan", None)
+        if plan is None and not given:
+            plan = task_vars.get(PLAN_VARIABLE)  # the kept plan as it is: templating it would copy it for every host
+        if plan is not None:
+            if given:
+                return dict(result, failed=True, msg="gridnet.tenant.node: give either plan or %s, not both"
+                            % ", ".join(given))
+            upstream = args.pop("upstream", None)
+            if upstream is None:
+                upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
+            try:
+                part = host_slice(plan, host, upstream, args.pop("upstream_exits", None))
+            except (PlanError, ValueError, KeyError, TypeError) as exc:
+                return dict(result, failed=True, msg="gridnet.tenant.node: no slice of the plan for %s: %s"
+                            % (host, exc))
+            args.update(resources=part["resources"], exits=part["exits"],
+                        upstream_routes=part["upstream_routes"] if upstream else None)
+        elif not given:
+            return dict(result, failed=True, msg="gridnet.tenant.node: no plan (%s is not set) and no resources, "
+                        "exits or upstream_routes given" % PLAN_VARIABLE)
+        else:
+            args.pop("upstream", None)
+            args.pop("upstream_exits", None)
+        result.update(self._execute_module(module_name="gridnet.tenant.node", module_args=args,
+                                           task_vars=task_vars))
+        return result

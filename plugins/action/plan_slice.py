@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action: this host's slice of the run's plan, on the controller only (docs in plugins/modules/plan_slice.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.gridnet.tenant.plugins.action.node import PLAN_VARIABLE, UPSTREAM_GROUP, host_slice
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+
+ARGUMENT_SPEC = dict(dest=dict(type="path"))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        try:
+            _unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            return dict(result, failed=True, msg="gridnet.tenant.plan_slice: %s" % exc.message)
+        host = task_vars.get("inventory_hostname")
+        plan = task_vars.get(PLAN_VARIABLE)  # as it is: templating it would copy the plan for every host
+        if plan is None:
+            return dict(result, failed=True, msg="gridnet.tenant.plan_slice: %s is not set" % PLAN_VARIABLE)
+        upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
+        try:
+            part = host_slice(plan, host, upstream)
+        except (PlanError, ValueError, KeyError, TypeError) as exc:
+            return dict(result, failed=True, msg="gridnet.tenant.plan_slice: no slice of the plan for %s: %s"
+                        % (host, exc))
+        summary = ["%s %s %d links" % (r["netid"], r["prefix"], len(r["connected"])) for r in part["resources"]]
+        summary += ["exit of %s %s" % (e["netid"], e["block"]) for e in part["exits"]]
+        changed = False
+        if args["dest"]:
+            text = json.dumps(part, indent=2, sort_keys=True) + "\n"
+            try:
+                with open(args["dest"]) as handle:
+                    changed = handle.read() != text
+            except OSError:
+                changed = True
+            if changed and not self._task.check_mode:
+                os.makedirs(os.path.dirname(os.path.abspath(args["dest"])), exist_ok=True)
+                with open(args["dest"], "w") as handle:
+                    handle.write(text)
+        result.update(changed=changed, summary=summary)
+        return result

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One node's whole state in one call: its network resources, pruning, its exits, upstream routes, the agent.
+
+Every part is checked before any is touched: each resource and exit is
+validated, every resource is read and diffed, and the WireGuard links all of
+them still need are held against the node's capacity together (one resource
+at a time would pass each check and fail half-way through the last one).
+Then, under the node lock, the parts are applied in order and read back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import records
+from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
+from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, prune, upstream
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
+from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import predict_backend
+
+from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
+
+RESOURCE_OPTIONS = ("key_dir", "wireguard_backend", "wireguard_go")  # recorded with each resource, for the agent
+
+
+def private_keys(resources, key_dir, check_mode):
+    """{netid: private key} of every resource with WireGuard links; None where check mode predicts a key."""
+    found = {}
+    for resource in resources:
+        if not any(c.get("connection") == "wireguard" for c in resource["connected"]):
+            continue
+        netid = resource["netid"]
+        try:
+            found[netid] = keys.read_private_key(keys.key_path(key_dir, netid))
+        except FileNotFoundError:
+            if not check_mode:  # in check mode the keys step has only predicted the key: predict without it
+                raise InputError("no private key for network %r in %s; run gridnet.tenant.wireguard_key first"
+                                 % (netid, key_dir))
+            found[netid] = None
+        except (OSError, ValueError) as exc:
+            raise InputError("no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key "
+                             "first" % (netid, key_dir, exc))
+    return found
+
+
+def _prefixed(what, changes):
+    return ["%s: %s" % (what, text) for text in changes]
+
+
+def converge_resources(node, resources, options, check_mode):
+    """Every resource prepared (read, diffed, preconditions checked), their new links held against the
+    node's capacity together, then each applied and read back. Returns (changes, before, after, backends)."""
+    secrets = private_keys(resources, options["key_dir"], check_mode)
+    targets = [Resource(node, r, "present", secrets.get(r["netid"]), check_mode, options["wireguard_backend"],
+                        options["wireguard_go"]) for r in resources]
+    try:
+        record = {k: options[k] for k in RESOURCE_OPTIONS}
+        prepared = [shape.prepare(t, records.bookkeeping("resource", t.resource["namespace"], t.resource, record,
+                                                         "present")) for t in targets]
+        new_links = sum(t.new_links for t in targets)
+        if new_links:
+            busy = [t for t in targets if t.new_links]
+            backend = predict_backend(options["wireguard_backend"], options["wireguard_go"]) if check_mode \
+                else busy[0].backend()
+            backend.check_capacity(new_links)
+        changes, before, after, backends = [], {}, {}, {}
+        for target, ready in zip(targets, prepared):
+            netid = target.resource["netid"]
+            result = shape.finish(ready, check_mode)
+            changes += _prefixed("network %s" % netid, result["changes"])
+            before[netid], after[netid] = result["before"], result["after"]
+            backends[netid] = target._backend.name if target._backend is not None else None
+        return changes, before, after, backends
+    finally:
+        for target in targets:
+            target.close()
+
+
+def converge_node(resources, exits, upstream_routes, options, check_mode=False, pruning=True, agent=None):
+    """The node's whole state. upstream_routes None leaves the node's upstream routes alone; agent None
+    leaves the agent alone. Returns {changes, before, after, backends, removed}."""
+    for resource in resources:
+        validate(resource, "present")
+    for exit_plan in exits:
+        exit_gateway.validate(exit_plan)
+    changes, before, after = [], {}, {}
+    removed = []
+    with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node:
+        part_changes, before["resources"], after["resources"], backends = converge_resources(
+            node, resources, options, check_mode)
+        changes += part_changes
+        if pruning:
+            result = prune.prune([r["namespace"] for r in resources], check_mode, options["wireguard_go"],
+                                 options["key_dir"], [r["netid"] for r in resources], locked=True, node=node)
+            changes += _prefixed("prune", result["changes"])
+            removed = result["removed"]
+            before["removed"], after["removed"] = result["removed"], []
+        before["exits"], after["exits"] = {}, {}
+        for exit_plan in exits:
+            result = exit_gateway.converge(exit_plan, "present", check_mode, options["nft"],
+                                           record={"nft": options["nft"]}, locked=True, node=node)
+            changes += _prefixed("exit of %s" % exit_plan["netid"], result["changes"])
+            before["exits"][exit_plan["netid"]], after["exits"][exit_plan["netid"]] = result["before"], result["after"]
+        if upstream_routes is not None:
+            result = upstream.converge(upstream_routes, check_mode)
+            changes += _prefixed("upstream routes", result["changes"])
+            before["upstream_routes"], after["upstream_routes"] = result["before"], result["after"]
+    if agent is not None:
+        # imported here: the agent's code is only read when the agent is asked for
+        from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
+        agent_changes = agent_install.changes("present", agent["agent_dir"], interval=agent["interval"],
+                                              supervisor=agent["supervisor"])
+        if agent.get("inotify_max_user_instances"):
+            agent_changes = agent_install.inotify_changes(agent["inotify_max_user_instances"]) + agent_changes
+        if not check_mode:
+            shape.apply_changes(agent_changes, (OSError, subprocess.CalledProcessError))
+        changes += _prefixed("agent", [c.text for c in agent_changes])
+        before["agent"], after["agent"] = [c.text for c in agent_changes], []
+    return {"changes": changes, "before": before, "after": after, "backends": backends, "removed": removed}
