@@ -11,13 +11,9 @@ reuses released values only once nothing else is free (carving.py).
 
 from __future__ import annotations
 
-try:
-    import netaddr
-except ImportError:  # pragma: no cover - reported by the filter plugins
-    netaddr = None
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import carve, pick_number
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import VNI_MAX, digest_int
 
 

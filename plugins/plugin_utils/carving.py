@@ -10,15 +10,12 @@ assignments always win, so with the ledger nothing is ever renumbered.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import preferred_slot
 
-try:
-    import netaddr
-except ImportError:  # the filters and the ledger action report it (errors.require_netaddr)
-    netaddr = None
 
 _BITS = {4: 32, 6: 128}
 
@@ -93,9 +90,10 @@ def _format(value, prefixlen, version):
 
 
 def host_at(prefix, index):
-    """The index-th address of a prefix string, as address/len."""
-    net = netaddr.IPNetwork(prefix)
-    return "%s/%d" % (netaddr.IPAddress(net.value + index, net.version), net.prefixlen)
+    """The index-th address of a prefix string, as address/len (the standard library's ipaddress: a host's
+    slice needs this and nothing else of netaddr, which would cost each slicing worker its import)."""
+    net = ipaddress.ip_network(prefix)
+    return "%s/%d" % (net[index], net.prefixlen)
 
 
 def carve(pool, prefixlen, keys, existing=None, released=(), what="pool", salt=""):

@@ -36,4 +36,16 @@ def require_netaddr():
         raise AnsibleError(missing_required_lib("netaddr"))
 
 
-__all__ = ["PlanError", "filter_errors", "require_netaddr"]
+class _Netaddr(object):
+    """netaddr, imported on first use: a host's slice (cut in a fresh worker per host and task) never needs
+    it, and importing it is a third of that worker's imports. A missing netaddr is reported by
+    require_netaddr() before any planning."""
+
+    def __getattr__(self, name):
+        import netaddr
+        return getattr(netaddr, name)
+
+
+netaddr = _Netaddr()
+
+__all__ = ["PlanError", "filter_errors", "netaddr", "require_netaddr"]

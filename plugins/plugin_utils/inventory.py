@@ -16,10 +16,6 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-try:
-    import netaddr
-except ImportError:  # pragma: no cover - reported by the filter plugins
-    netaddr = None
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import rules
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import (
@@ -27,7 +23,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import (
     parse_interface_address,
     parse_prefix,
 )
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.fields import (
     boolean,
     integer,
@@ -44,7 +40,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import net_t
 
 PROTOCOLS = ("tcp", "udp")
 PRIVATE_IPV4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
-ULA = netaddr.IPNetwork("fc00::/7") if netaddr else None
+ULA = "fc00::/7"
 SUBNET_HOSTS = (2, 254)  # usable workload addresses of a resource's /24 (.1 is the gateway)
 
 Inventory = namedtuple("Inventory", "networks underlays gateways keys")
@@ -148,7 +144,7 @@ def read_networks(networks, hostvars, groups=None):
                 raise PlanError("%s.vxlan_group: %s is not a multicast address" % (what, group))
             vxlan_group = str(group)
         ipv6_nat = boolean(raw.get("ipv6_nat", False), what + ".ipv6_nat")
-        if ipv6_nat and gateway.allocation not in ULA:
+        if ipv6_nat and gateway.allocation not in netaddr.IPNetwork(ULA):
             raise PlanError("%s.ipv6_nat: NAT66 is only for ULA allocations (fc00::/7); %s of exit %r is routable,"
                             " route it instead" % (what, gateway.allocation, exit_node))
         result.append(Network(
