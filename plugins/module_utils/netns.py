@@ -12,6 +12,7 @@ per thread; the main thread never leaves the node's namespace).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
@@ -39,9 +40,52 @@ def remove(name):
     pr_netns.remove(name)
 
 
+_shared = None  # {name: IPRoute} while a caller shares namespace sockets (sharing())
+
+
+class _Shared(object):
+    """A shared namespace socket: used as the caller's own, closed by sharing() instead."""
+
+    def __init__(self, ipr):
+        self._ipr = ipr
+
+    def __getattr__(self, name):
+        return getattr(self._ipr, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def close(self):
+        pass
+
+
+@contextlib.contextmanager
+def sharing():
+    """Within it, each namespace is opened once, however many parts read or change it (a node's resource and
+    exit of one network: four sockets become one); all are closed at its end."""
+    global _shared
+    if _shared is not None:  # already sharing: the outer one closes them
+        yield
+        return
+    _shared = {}
+    try:
+        yield
+    finally:
+        opened, _shared = _shared, None
+        for ipr in opened.values():
+            ipr.close()
+
+
 def open_namespace(name):
     """IPRoute inside an existing namespace; never creates one."""
-    return IPRoute(netns=name, flags=0)
+    if _shared is None:
+        return IPRoute(netns=name, flags=0)
+    if name not in _shared:
+        _shared[name] = IPRoute(netns=name, flags=0)
+    return _Shared(_shared[name])
 
 
 def run_inside(name, function, *args):

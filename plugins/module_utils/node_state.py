@@ -17,7 +17,7 @@ import subprocess
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import records
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
-from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, prune, upstream
+from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, netns, prune, upstream
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
@@ -90,7 +90,7 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
         exit_gateway.validate(exit_plan)
     changes, before, after = [], {}, {}
     removed = []
-    with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node:
+    with (contextlib.nullcontext() if check_mode else records.node_lock()), IPRoute() as node, netns.sharing():
         part_changes, before["resources"], after["resources"], backends = converge_resources(
             node, resources, options, check_mode)
         changes += part_changes
