@@ -11,10 +11,10 @@ LINK := $(COLLECTIONS)/ansible_collections/gridnet/tenant
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-# openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest
-APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babeld python3-venv util-linux procps \
+# openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest; iperf3: the data-plane benchmark
+APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babeld python3-venv util-linux procps iperf3 \
 	openssh-server openssh-client qemu-system-x86 busybox-static
-APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter pgrep /usr/sbin/sshd ssh qemu-system-x86_64 busybox
+APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 busybox
 
 .PHONY: help setup test unit netns playbooks kernel collection lint bench plan clean lab lab-down molecule
 
@@ -88,7 +88,9 @@ collection: setup
 
 bench: setup
 	$(BIN)/python benchmarks/plan_benchmark.py
+	$(BIN)/python benchmarks/plan_scaling_benchmark.py
 	$(BIN)/python benchmarks/converge_benchmark.py
+	$(BIN)/python benchmarks/dataplane_benchmark.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
