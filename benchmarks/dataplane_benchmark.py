@@ -4,6 +4,8 @@ Paths, each one TCP stream of iperf3 (Debian's) for 10 s, IPv6, and 20 pings:
   veth       two fresh namespaces joined by a veth with the mesh's MTU (the ceiling)
   bare       a bare wireguard-go tunnel between two fresh namespaces (veth underlay,
              the mesh link's MTU): what one tunnel costs on this machine
+  bare-lab   the same tunnel between the lab nodes dc1 and dc2 themselves, over the
+             lab's underlay (its segment): what the mesh adds on top of a tunnel there
   mesh       workload dc1 -> workload dc2 of the default lab: bridge, veths, the
              resource namespaces' routing and one WireGuard link of the mesh
   direct     workload home1 -> workload dc1: a hidden node over its direct link
@@ -24,6 +26,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+import yaml
 
 from labrun import ROOT, lab_env, load, playbook
 SECONDS = 10
@@ -62,10 +66,9 @@ class Anchor(object):
 
 
 def bare_pair(mtu):
-    """Two anchors: a veth underlay (mtu 1500) with a wireguard-go tunnel (mtu) and a veth (mtu) between them."""
+    """Two anchors joined by a veth underlay (mtu 1500), a veth (mtu) and a wireguard-go tunnel (mtu)."""
     a, b = Anchor(), Anchor()
     tag = str(os.getpid())
-    daemons = []
     for kind, suffix, link_mtu in (("under", "u", 1500), ("plain", "p", mtu)):
         left, right = "gb%s%sa" % (tag, suffix), "gb%s%sb" % (tag, suffix)
         sh(["ip", "link", "add", left, "mtu", str(link_mtu), "type", "veth", "peer", "name", right, "mtu", str(link_mtu)])
@@ -76,27 +79,34 @@ def bare_pair(mtu):
             sh(inside(anchor.pid, ["ip", "link", "set", name, "name", kind, "up"]))
             sh(inside(anchor.pid, ["ip", "addr", "add", "%s%d/64" % (net, host), "dev", kind, "nodad"]))
             sh(inside(anchor.pid, ["ip", "link", "set", "lo", "up"]))
-    keys = {}
-    for anchor in (a, b):
+    return a, b, tunnel([(a.pid, "2001:db8:b0::1"), (b.pid, "2001:db8:b0::2")], mtu, "wg0", "2001:db8:b2::")
+
+
+def tunnel(ends, mtu, ifname, subnet, port=51820):
+    """A bare wireguard-go tunnel `ifname` between two namespaces [(pid, underlay address)], subnet::1 and ::2
+    on it. Returns the daemons (the interfaces go with them)."""
+    keys, daemons = [], []
+    for pid, _address in ends:
         private = sh(["wg", "genkey"]).strip()
-        keys[anchor] = (private, sh(["wg", "pubkey"], input=private).strip())
-        daemons.append(subprocess.Popen(inside(anchor.pid, ["wireguard-go", "-f", "wg0"]), stdout=subprocess.DEVNULL,
+        keys.append((private, sh(["wg", "pubkey"], input=private).strip()))
+        daemons.append(subprocess.Popen(inside(pid, ["wireguard-go", "-f", ifname]), stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True))
-    for anchor, peer, host, peer_host in ((a, b, 1, 2), (b, a, 2, 1)):
+    for me, (pid, _address) in enumerate(ends):
+        peer_address = ends[1 - me][1]
         deadline = time.monotonic() + 5
-        while subprocess.run(inside(anchor.pid, ["wg", "show", "wg0"]), capture_output=True, check=False).returncode:
+        while subprocess.run(inside(pid, ["wg", "show", ifname]), capture_output=True, check=False).returncode:
             if time.monotonic() > deadline:
                 raise RuntimeError("wireguard-go did not start")
             time.sleep(0.05)
         with tempfile.NamedTemporaryFile("w") as key_file:
-            key_file.write(keys[anchor][0])
+            key_file.write(keys[me][0])
             key_file.flush()
-            sh(inside(anchor.pid, ["wg", "set", "wg0", "private-key", key_file.name, "listen-port", "51820", "peer",
-                                   keys[peer][1], "endpoint", "[2001:db8:b0::%d]:51820" % peer_host,
-                                   "allowed-ips", "::/0"]))
-        sh(inside(anchor.pid, ["ip", "link", "set", "wg0", "mtu", str(mtu), "up"]))
-        sh(inside(anchor.pid, ["ip", "addr", "add", "2001:db8:b2::%d/64" % host, "dev", "wg0", "nodad"]))
-    return a, b, daemons
+            sh(inside(pid, ["wg", "set", ifname, "private-key", key_file.name, "listen-port", str(port), "peer",
+                            keys[1 - me][1], "endpoint", "[%s]:%d" % (peer_address, port), "allowed-ips",
+                            subnet + "/64"]))
+        sh(inside(pid, ["ip", "link", "set", ifname, "mtu", str(mtu), "up"]))
+        sh(inside(pid, ["ip", "addr", "add", "%s%d/64" % (subnet, me + 1), "dev", ifname, "nodad"]))
+    return daemons
 
 
 def measure(client, server, address):
@@ -138,11 +148,16 @@ def main():
         mtu = int(sh(inside(pids["dc1"], ["cat", "/sys/class/net/eth0/mtu"], name)))
         a, b, daemons = bare_pair(mtu)
         anchors = [a, b]
+        # the same bare tunnel between the lab nodes dc1 and dc2 themselves, over the lab's underlay
+        underlay = yaml.safe_load(open(os.path.join(inventory, "hosts.yml")))["all"]["hosts"]
+        daemons += tunnel([(pids[n], underlay[n]["gridnet_tenant_underlay"]["ipv6"]) for n in ("dc1", "dc2")], mtu,
+                          "wgbench0", "2001:db8:b3::", port=51998)
         home_net, home2 = workload(pids["home1"], pids["home2"])
         direct_net, dc1_for_home = workload(pids["home1"], pids["dc1"])
         paths = [
             ("veth", (a.pid, None), (b.pid, None), "2001:db8:b1::2"),
             ("bare", (a.pid, None), (b.pid, None), "2001:db8:b2::2"),
+            ("bare-lab", (pids["dc1"], None), (pids["dc2"], None), "2001:db8:b3::2"),
             ("mesh", (pids["dc1"], name), (pids["dc2"], name), dc2),
             ("direct", (pids["home1"], direct_net), (pids["dc1"], direct_net), dc1_for_home),
             ("relayed", (pids["home1"], home_net), (pids["home2"], home_net), home2),
@@ -165,6 +180,8 @@ def main():
               % (label, mbits, rtt, " ".join("%.0f" % m for m, _r in results[label])))
     print("  mesh / bare tunnel:   %.2f throughput, %.2f RTT  (target >= 0.9)"
           % (median["mesh"][0] / median["bare"][0], median["mesh"][1] / median["bare"][1]))
+    print("  mesh / bare tunnel over the lab's underlay (dc1-dc2): %.2f throughput, %.2f RTT"
+          % (median["mesh"][0] / median["bare-lab"][0], median["mesh"][1] / median["bare-lab"][1]))
     print("  relayed / direct:     %.2f throughput, %.2f RTT  (target >= 0.8)"
           % (median["relayed"][0] / median["direct"][0], median["relayed"][1] / median["direct"][1]))
     print("load average: %s" % load())

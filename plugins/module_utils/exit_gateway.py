@@ -99,7 +99,8 @@ class Exit(shape.Target):
                        "addresses": sorted(str(ipaddress.ip_interface(a)) for a in addresses)},
             "routes": dict(sorted(wanted.items())),
             # nft's own listing of the table; also proves nft takes the text before anything is touched
-            "nftables": nftables.canonical(nftables.exit_ruleset(self.plan), self.plan["table"], self.nft),
+            "nftables": nftables.canonical(nftables.exit_ruleset(self.plan), self.plan["table"], self.nft,
+                                           keep=not self.check_mode),
         }
 
     def read(self):

@@ -96,8 +96,9 @@ def _cache_path(text, nft, cache_dir):
     return os.path.join(cache_dir, hashlib.sha256(key.encode("utf-8")).hexdigest())
 
 
-def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE):
-    """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing, and kept."""
+def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE, keep=True):
+    """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing, and kept
+    (unless keep is false: check mode leaves no file behind, not even a cache)."""
     path = _cache_path(text, nft, cache_dir)
     try:
         with open(path) as handle:
@@ -105,6 +106,8 @@ def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE):
     except OSError:
         pass
     listing = _load_and_list(text, table, nft)
+    if not keep:
+        return listing
     try:
         write_atomic(path, ("\n".join(listing) + "\n").encode("utf-8"), mode=0o600, dir_mode=0o700)
     except OSError:  # a cache: a node where it cannot be written computes again next time

@@ -1,6 +1,7 @@
 """site.yml --check --diff on a fresh lab: every node's changes predicted, nothing made anywhere."""
 
 import os
+import re
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
@@ -30,7 +31,9 @@ def test_site_check_diff_on_fresh_nodes_predicts_every_node_and_touches_nothing(
     # every member would get its keys, then its resources and the agent in one call: a change and a diff each
     assert all(predicted.changed[node] >= 2 for node in members), predicted.changed
     assert predicted.stdout.count("--- before") >= len(members), predicted.stdout[-3000:]
-    assert '+    "wireguard": {' in predicted.stdout and '"gtw' in predicted.stdout, predicted.stdout[-3000:]
+    # the links are predicted (inside each network's part of the node's diff, however deep it is indented)
+    assert re.search(r'^\+\s+"wireguard": \{', predicted.stdout, re.M) and '"gtw' in predicted.stdout, \
+        predicted.stdout[-3000:]
     assert '"parent": "uplink"' in predicted.stdout, predicted.stdout[-3000:]  # the exit's uplink, predicted
     assert node_state(farm) == nodes_before  # no namespace, key, record, agent or link
     assert files_under(farm.directory) == files_before  # no ledger, no lock beside the inventory

@@ -43,3 +43,10 @@ def test_the_listing_is_kept_by_digest_and_computed_again_when_the_ruleset_or_nf
         handle.write("# upgraded\n")
     nftables.canonical(RULESET, "gt_exit_cache", nft, cache_dir=cache)
     assert runs(counter) == 6
+
+
+def test_check_mode_keeps_no_listing(tmp_path):
+    nft, counter = counting_nft(str(tmp_path))
+    cache = str(tmp_path / "cache")
+    listing = nftables.canonical(RULESET, "gt_exit_cache", nft, cache_dir=cache, keep=False)
+    assert any("masquerade" in line for line in listing) and not os.path.exists(cache)
