@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 from ansible_collections.gridnet.tenant.plugins.module_utils.rules import decode_key as _decode
 
@@ -81,3 +81,23 @@ def read_private_key(path):
 def write_private_key(path, key):
     """Atomic write, 0600 from the first byte: the key is never world-readable."""
     write_atomic(path, (key + "\n").encode("ascii"), mode=0o600, dir_mode=0o700, prefix=".key-")
+
+
+def private_keys(resources, key_dir, check_mode):
+    """{netid: private key} of every resource with WireGuard links; None where check mode predicts a key."""
+    found = {}
+    for resource in resources:
+        if not any(c.get("connection") == "wireguard" for c in resource["connected"]):
+            continue
+        netid = resource["netid"]
+        try:
+            found[netid] = read_private_key(key_path(key_dir, netid))
+        except FileNotFoundError:
+            if not check_mode:  # in check mode the keys step has only predicted the key: predict without it
+                raise InputError("no private key for network %r in %s; run gridnet.tenant.wireguard_key first"
+                                 % (netid, key_dir))
+            found[netid] = None
+        except (OSError, ValueError) as exc:
+            raise InputError("no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key "
+                             "first" % (netid, key_dir, exc))
+    return found

@@ -18,7 +18,6 @@ import subprocess
 from ansible_collections.gridnet.tenant.plugins.module_utils import records
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
 from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, netns, prune, upstream
-from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import predict_backend
@@ -28,26 +27,6 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRo
 RESOURCE_OPTIONS = ("key_dir", "wireguard_backend", "wireguard_go")  # recorded with each resource, for the agent
 
 
-def private_keys(resources, key_dir, check_mode):
-    """{netid: private key} of every resource with WireGuard links; None where check mode predicts a key."""
-    found = {}
-    for resource in resources:
-        if not any(c.get("connection") == "wireguard" for c in resource["connected"]):
-            continue
-        netid = resource["netid"]
-        try:
-            found[netid] = keys.read_private_key(keys.key_path(key_dir, netid))
-        except FileNotFoundError:
-            if not check_mode:  # in check mode the keys step has only predicted the key: predict without it
-                raise InputError("no private key for network %r in %s; run gridnet.tenant.wireguard_key first"
-                                 % (netid, key_dir))
-            found[netid] = None
-        except (OSError, ValueError) as exc:
-            raise InputError("no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key "
-                             "first" % (netid, key_dir, exc))
-    return found
-
-
 def _prefixed(what, changes):
     return ["%s: %s" % (what, text) for text in changes]
 
@@ -55,7 +34,7 @@ def _prefixed(what, changes):
 def converge_resources(node, resources, options, check_mode):
     """Every resource prepared (read, diffed, preconditions checked), their new links held against the
     node's capacity together, then each applied and read back. Returns (changes, before, after, backends)."""
-    secrets = private_keys(resources, options["key_dir"], check_mode)
+    secrets = keys.private_keys(resources, options["key_dir"], check_mode)
     targets = [Resource(node, r, "present", secrets.get(r["netid"]), check_mode, options["wireguard_backend"],
                         options["wireguard_go"]) for r in resources]
     try:

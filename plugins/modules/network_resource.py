@@ -106,9 +106,9 @@ state:
       sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import keys
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.keys import private_keys
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
 
@@ -127,16 +127,9 @@ def main():
     except GridnetError as exc:
         module.fail_json(msg=str(exc))
     private_key = None
-    if state == "present" and any(c.get("connection") == "wireguard" for c in resource["connected"]):
-        try:
-            private_key = keys.read_private_key(keys.key_path(module.params["key_dir"], resource["netid"]))
-        except FileNotFoundError:
-            if not module.check_mode:  # in check mode the keys step has only predicted the key: predict without it
-                module.fail_json(msg="no private key for network %r in %s; run gridnet.tenant.wireguard_key first"
-                                 % (resource["netid"], module.params["key_dir"]))
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg="no usable private key for network %r in %s (%s); run gridnet.tenant.wireguard_key first"
-                             % (resource["netid"], module.params["key_dir"], exc))
+    if state == "present":
+        private_key = run(module, "network %r" % resource["netid"], private_keys, [resource],
+                          module.params["key_dir"], module.check_mode).get(resource["netid"])
     result = run(module, "network %r" % resource["netid"], converge,
                  resource, state, private_key, module.check_mode, module.params["wireguard_backend"],
                  module.params["wireguard_go"],
