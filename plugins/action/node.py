@@ -18,6 +18,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import Slice
 PLAN_VARIABLE = "gridnet_tenant_plan"
 UPSTREAM_GROUP = "gridnet_tenant_upstream_routers"
 SLICE_PARTS = ("resources", "exits", "upstream_routes")
+SLICE_ERRORS = (PlanError, ValueError, KeyError, TypeError)  # a plan that is not one, or has no such host
 
 
 def host_slice(plan, host, upstream, upstream_exits=()):
@@ -31,6 +32,14 @@ def host_slice(plan, host, upstream, upstream_exits=()):
     if upstream_exits:
         part["upstream_routes"] = [r for r in part["upstream_routes"] if r["exit"] in upstream_exits]
     return part
+
+
+def slice_for(plan, task_vars, upstream=None, upstream_exits=()):
+    """The task's host's slice; upstream None: whether the host is in group gridnet_tenant_upstream_routers."""
+    host = task_vars.get("inventory_hostname")
+    if upstream is None:
+        upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
+    return host_slice(plan, host, upstream, upstream_exits), upstream
 
 
 class ActionModule(ActionBase):
@@ -49,12 +58,9 @@ class ActionModule(ActionBase):
             if given:
                 return dict(result, failed=True, msg="gridnet.tenant.node: give either plan or %s, not both"
                             % ", ".join(given))
-            upstream = args.pop("upstream", None)
-            if upstream is None:
-                upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
             try:
-                part = host_slice(plan, host, upstream, args.pop("upstream_exits", None))
-            except (PlanError, ValueError, KeyError, TypeError) as exc:
+                part, upstream = slice_for(plan, task_vars, args.pop("upstream", None), args.pop("upstream_exits", None))
+            except SLICE_ERRORS as exc:
                 return dict(result, failed=True, msg="gridnet.tenant.node: no slice of the plan for %s: %s"
                             % (host, exc))
             args.update(resources=part["resources"], exits=part["exits"],

@@ -11,8 +11,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.gridnet.tenant.plugins.action.node import PLAN_VARIABLE, UPSTREAM_GROUP, host_slice
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.action.node import PLAN_VARIABLE, SLICE_ERRORS, slice_for
 
 ARGUMENT_SPEC = dict(dest=dict(type="path"))
 
@@ -32,10 +31,9 @@ class ActionModule(ActionBase):
         plan = task_vars.get(PLAN_VARIABLE)  # as it is: templating it would copy the plan for every host
         if plan is None:
             return dict(result, failed=True, msg="gridnet.tenant.plan_slice: %s is not set" % PLAN_VARIABLE)
-        upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
         try:
-            part = host_slice(plan, host, upstream)
-        except (PlanError, ValueError, KeyError, TypeError) as exc:
+            part, _upstream = slice_for(plan, task_vars)
+        except SLICE_ERRORS as exc:
             return dict(result, failed=True, msg="gridnet.tenant.plan_slice: no slice of the plan for %s: %s"
                         % (host, exc))
         summary = ["%s %s %d links" % (r["netid"], r["prefix"], len(r["connected"])) for r in part["resources"]]

@@ -141,6 +141,19 @@ def inotify_changes(minimum):
     return out
 
 
+APPLY_ERRORS = (OSError, subprocess.CalledProcessError)  # what applying these changes may raise
+
+
+def node_changes(state, agent_dir=AGENT_DIR, interval=agent.DEFAULT_INTERVAL, supervisor="auto",
+                 inotify_max_user_instances=None):
+    """What the node needs for the agent, in order: the inotify limit first when one is asked for (and the agent
+    is wanted), then the agent itself (changes())."""
+    out = changes(state, agent_dir, interval=interval, supervisor=supervisor)
+    if inotify_max_user_instances and state == "present":
+        out = inotify_changes(inotify_max_user_instances) + out
+    return out
+
+
 def changes(state, agent_dir=AGENT_DIR, python=None, interval=agent.DEFAULT_INTERVAL, supervisor="auto"):
     """The Changes that install (or remove) the agent and leave it running (or stopped)."""
     systemd = supervisor == "systemd" or (supervisor == "auto" and has_systemd())

@@ -13,7 +13,6 @@ Then, under the node lock, the parts are applied in order and read back.
 from __future__ import annotations
 
 import contextlib
-import subprocess
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import records
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
@@ -43,9 +42,8 @@ def converge_resources(node, resources, options, check_mode):
                                                          "present")) for t in targets]
         new_links = sum(t.new_links for t in targets)
         if new_links:
-            busy = [t for t in targets if t.new_links]
             backend = predict_backend(options["wireguard_backend"], options["wireguard_go"]) if check_mode \
-                else busy[0].backend()
+                else next(t for t in targets if t.new_links).backend()
             backend.check_capacity(new_links)
         changes, before, after, backends = [], {}, {}, {}
         for target, ready in zip(targets, prepared):
@@ -92,12 +90,11 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
     if agent is not None:
         # imported here: the agent's code is only read when the agent is asked for
         from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
-        agent_changes = agent_install.changes("present", agent["agent_dir"], interval=agent["interval"],
-                                              supervisor=agent["supervisor"])
-        if agent.get("inotify_max_user_instances"):
-            agent_changes = agent_install.inotify_changes(agent["inotify_max_user_instances"]) + agent_changes
+        agent_changes = agent_install.node_changes("present", agent["agent_dir"], interval=agent["interval"],
+                                                   supervisor=agent["supervisor"],
+                                                   inotify_max_user_instances=agent.get("inotify_max_user_instances"))
         if not check_mode:
-            shape.apply_changes(agent_changes, (OSError, subprocess.CalledProcessError))
+            shape.apply_changes(agent_changes, agent_install.APPLY_ERRORS)
         changes += _prefixed("agent", [c.text for c in agent_changes])
         before["agent"], after["agent"] = [c.text for c in agent_changes], []
     return {"changes": changes, "before": before, "after": after, "backends": backends, "removed": removed}

@@ -79,7 +79,6 @@ launcher:
 """
 
 import os
-import subprocess
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import apply_changes
@@ -97,12 +96,11 @@ def main():
     if module.params["interval"] <= 0:
         module.fail_json(msg="interval must be a positive number of seconds, not %s" % module.params["interval"])
     params = module.params
-    changes = agent_install.changes(params["state"], params["agent_dir"], interval=params["interval"],
-                                    supervisor=params["supervisor"])
-    if params["inotify_max_user_instances"] and params["state"] == "present":
-        changes = agent_install.inotify_changes(params["inotify_max_user_instances"]) + changes
+    changes = agent_install.node_changes(params["state"], params["agent_dir"], interval=params["interval"],
+                                         supervisor=params["supervisor"],
+                                         inotify_max_user_instances=params["inotify_max_user_instances"])
     if not module.check_mode:
-        run(module, "node agent", apply_changes, changes, (OSError, subprocess.CalledProcessError))
+        run(module, "node agent", apply_changes, changes, agent_install.APPLY_ERRORS)
     texts = [c.text for c in changes]
     module.exit_json(changed=bool(texts), changes=texts,
                      launcher=os.path.join(params["agent_dir"], agent_install.LAUNCHER),
