@@ -118,6 +118,11 @@ def _build_routers(topology, pids):
         if segment["router"] not in routers:
             routers.add(segment["router"])
             run(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1"])
+            # a segment is a switch: where the machine loads br_netfilter (Docker does), bridged frames would
+            # go through the router's IP firewall hooks and cost the lab's underlay a quarter of a tunnel's
+            # throughput (benchmarks/dataplane_benchmark.py); -e: no such keys without br_netfilter
+            run(router, ["sysctl", "-qwe", "net.bridge.bridge-nf-call-iptables=0",
+                         "net.bridge.bridge-nf-call-ip6tables=0", "net.bridge.bridge-nf-call-arptables=0"])
         if segment.get("masquerade") and segment.get("ipv4"):
             rules = ("table ip gridnet_lab_nat {\n chain postrouting {\n"
                      "  type nat hook postrouting priority srcnat;\n"
