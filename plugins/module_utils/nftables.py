@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nftables for an exit: the ruleset of one network, compared and replaced whole.
 
-One table (family inet) per network, inside the exit's namespace. It is
+One table (family inet) per network, inside the exit's namespace (a relay's
+tables, relay.py, are handled the same way in their own families). It is
 replaced in one nft transaction ("add; delete; define" in one file), so the
 kernel never holds half of it.
 
@@ -80,9 +81,11 @@ def exit_ruleset(exit_plan):
 
 
 def _run(nft, args, namespace, stdin=None):
-    """nft with args, inside the network namespace `namespace` (forked from a thread that entered it)."""
-    return netns.run_inside(namespace, lambda: subprocess.run([nft] + args, input=stdin, capture_output=True,
-                                                              text=True, check=False))
+    """nft with args, inside the network namespace `namespace` (forked from a thread that entered it),
+    or in this process's own when namespace is None."""
+    def run():
+        return subprocess.run([nft] + args, input=stdin, capture_output=True, text=True, check=False)
+    return run() if namespace is None else netns.run_inside(namespace, run)
 
 
 def _lines(listing):
@@ -96,16 +99,16 @@ def _cache_path(text, nft, cache_dir):
     return os.path.join(cache_dir, hashlib.sha256(key.encode("utf-8")).hexdigest())
 
 
-def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE, keep=True):
-    """How nft lists `text` once loaded: computed in a scratch namespace, touching nothing, and kept
-    (unless keep is false: check mode leaves no file behind, not even a cache)."""
-    path = _cache_path(text, nft, cache_dir)
+def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE, keep=True, family=FAMILY, terse=False):
+    """How nft lists `text` once loaded (terse: without set elements): computed in a scratch namespace,
+    touching nothing, and kept (unless keep is false: check mode leaves no file behind, not even a cache)."""
+    path = _cache_path(("-t\0" if terse else "") + text, nft, cache_dir)
     try:
         with open(path) as handle:
             return _lines(handle.read())
     except OSError:
         pass
-    listing = _load_and_list(text, table, nft)
+    listing = _load_and_list(text, table, nft, family, terse)
     if not keep:
         return listing
     try:
@@ -115,18 +118,19 @@ def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE, keep=True):
     return listing
 
 
-def _load_and_list(text, table, nft):
+def _load_and_list(text, table, nft, family, terse):
     result = subprocess.run(
-        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" list table "$1" "$2"', nft, FAMILY, table],
+        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" $3 list table "$1" "$2"', nft, family, table,
+         "-t" if terse else ""],
         input=text, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise NftError("nft refuses the ruleset of table %s: %s" % (table, result.stderr.strip()))
     return _lines(result.stdout)
 
 
-def read(namespace, table, nft="nft"):
-    """The live table's listing as lines, or None when there is none."""
-    result = _run(nft, ["list", "table", FAMILY, table], namespace)
+def read(namespace, table, nft="nft", family=FAMILY, terse=False):
+    """The live table's listing as lines (terse: without set elements), or None when there is none."""
+    result = _run(nft, (["-t"] if terse else []) + ["list", "table", family, table], namespace)
     if result.returncode != 0:
         if any(m in result.stderr for m in MISSING):
             return None
@@ -134,15 +138,15 @@ def read(namespace, table, nft="nft"):
     return _lines(result.stdout)
 
 
-def replace(namespace, text, table, nft="nft"):
+def replace(namespace, text, table, nft="nft", family=FAMILY):
     """Swap the whole table in one transaction (creating it first makes the delete always valid)."""
-    script = "table %s %s\ndelete table %s %s\n%s" % (FAMILY, table, FAMILY, table, text)
+    script = "table %s %s\ndelete table %s %s\n%s" % (family, table, family, table, text)
     result = _run(nft, ["-f", "-"], namespace, stdin=script)
     if result.returncode != 0:
         raise NftError("replacing table %s in %s: %s" % (table, namespace, result.stderr.strip()))
 
 
-def delete(namespace, table, nft="nft"):
-    result = _run(nft, ["delete", "table", FAMILY, table], namespace)
+def delete(namespace, table, nft="nft", family=FAMILY):
+    result = _run(nft, ["delete", "table", family, table], namespace)
     if result.returncode != 0 and not any(m in result.stderr for m in MISSING):
         raise NftError("deleting table %s in %s: %s" % (table, namespace, result.stderr.strip()))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import keys, netns, records, workload
+from ansible_collections.gridnet.tenant.plugins.module_utils import keys, netns, records, relay, workload
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
@@ -23,11 +23,12 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.resource import rem
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 
-def _tags_on_node(node):
-    """Tags of every resource of ours with anything left here: namespaces, workloads, links, records."""
+def _tags_on_node(node, relay_tables):
+    """Tags of every resource of ours with anything left here: namespaces, workloads, links, relay tables,
+    records."""
     namespaces = netns.listed()
     workloads = {n[len(PREFIXES["workload"]):] for n in namespaces if n.startswith(PREFIXES["workload"])}
-    tags = ({tag_of_namespace(n) for n in namespaces} | workloads) - {None}
+    tags = ({tag_of_namespace(n) for n in namespaces} | workloads | set(relay_tables)) - {None}
     for link in node.get_links():  # a bridge or veth left without its namespace
         name = link.get_attr("IFLA_IFNAME")
         for kind_name in ("bridge", "veth_host"):
@@ -60,13 +61,15 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None,
     keep = set(keep)
     with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), \
             (contextlib.nullcontext(node) if node is not None else IPRoute()) as node:
-        tags, workloads = _tags_on_node(node)
+        relay_tables = relay.tags_of(relay.tables())
+        tags, workloads = _tags_on_node(node, relay_tables)
         stale = sorted(t for t in tags if PREFIXES["namespace"] + t not in keep)
         changes = []
         for tag in stale:
             resource = names_for_tag(tag)
             actual = {"namespace": netns.exists(resource["namespace"])}
             changes += removal_changes(resource, actual, node, wireguard_binary)
+            changes += relay.removal({"tag": tag}, relay_tables.get(tag, {}))
             for kind_name in records.KINDS:
                 forget = records.forget_change(kind_name, resource["namespace"])
                 changes += [forget] if forget else []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records, routes, rules
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records, relay, routes, rules
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
@@ -75,20 +75,28 @@ class Resource(shape.Target):
             self._ns.close()
 
     def desired(self):
-        return dict(ABSENT) if self.state == "absent" else desired_state(self.resource, self.private_key)
+        if self.state == "absent":
+            return dict(ABSENT)
+        state = desired_state(self.resource, self.private_key)
+        state["relay"] = relay.desired(self.resource, keep=not self.check_mode)
+        return state
 
     def read(self):
-        return read_state(self.node, self.resource, self.private_key, self.public_key, self.wireguard_binary)
+        state = read_state(self.node, self.resource, self.private_key, self.public_key, self.wireguard_binary)
+        state["relay"] = relay.read(self.resource, relay.tables())
+        return state
 
     def comparable(self, desired, actual):
         return comparable(desired, actual)
 
     def changes(self, desired, actual):
         if self.state == "absent":
-            return removal_changes(self.resource, actual, self.node, self.wireguard_binary)
+            return removal_changes(self.resource, actual, self.node, self.wireguard_binary) \
+                + relay.removal(self.resource, actual["relay"])
         self.check_preconditions(desired, actual)
         changes = (self.workload_side(desired, actual) + self.wireguard_changes(desired, actual)
                    + self.vxlan_changes(desired, actual)
+                   + relay.changes(self.resource, actual["relay"], desired["relay"])
                    # routes last: their interfaces exist by now
                    + routes.changes(self.ns, actual["routes"], desired["routes"], rules.ROUTE_PROTO))
         return changes + self.handshake_prompts(desired, actual, changes)

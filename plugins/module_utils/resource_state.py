@@ -40,7 +40,7 @@ NAMESPACE_SYSCTLS = {
     "net.ipv4.conf.all.arp_notify": "1",
 }
 ABSENT = {"namespace": False, "sysctls": {}, "bridge": None, "veth": None,
-          "wireguard": {}, "vxlan": None, "routes": {}}
+          "wireguard": {}, "vxlan": None, "routes": {}, "relay": {}}
 REQUIRED = ("netid", "namespace", "bridge", "veth_host", "veth_ns", "prefix", "gateway6", "link_local", "mtu",
             "connected")
 NAME_FIELDS = ("namespace", "bridge", "veth_host", "veth_ns")

@@ -94,10 +94,24 @@ def assign_vnis(nets, existing_networks):
     return vnis
 
 
-def assign_ports(topologies, underlays, existing_ports):
-    """A listen port per WireGuard link, unique per node, kept once handed out.
+RELAY_KEY = ">"  # ports[relay][netid]["a>b"]: the relay's pair of ports for the pair (a, b)
 
-    existing_ports and the result are {node: {netid: {peer: port}}}. The
+
+def relay_key(a, b):
+    return a + RELAY_KEY + b
+
+
+def relay_pair(port):
+    """A relay's two ports for one pair: the even one a dials, the odd one b dials."""
+    return (port, port + 1)
+
+
+def assign_ports(topologies, underlays, existing_ports):
+    """A listen port per WireGuard link, and two per relayed pair on its relay, unique per node and kept
+    once handed out.
+
+    existing_ports and the result are {node: {netid: {peer: port}}}; a relay's
+    pair of ports is under relay_key(a, b), a before b in member order. The
     preferred port of a link mixes a hash of the node with a hash of the
     (network, peer) key, each computed once, so planning stays linear in links.
     """
@@ -115,9 +129,10 @@ def assign_ports(topologies, underlays, existing_ports):
             ports[node] = {}
             for netid, peers in (existing_ports.get(node) or {}).items():
                 for peer, port in peers.items():
-                    if int(port) in taken[node]:
-                        raise PlanError("ledger: node %r has port %d assigned twice" % (node, int(port)))
-                    taken[node].add(int(port))
+                    for one in relay_pair(int(port)) if RELAY_KEY in peer else (int(port),):
+                        if one in taken[node]:
+                            raise PlanError("ledger: node %r has port %d assigned twice" % (node, one))
+                        taken[node].add(one)
     outside = {}  # node -> ["netid/peer (port)"]: held ports the node's port_range no longer holds
     for topology in topologies:
         netid = topology.net.netid
@@ -151,6 +166,7 @@ def assign_ports(topologies, underlays, existing_ports):
                     if not low <= port <= high:
                         outside.setdefault(node, []).append("%s/%s (%d)" % (netid, peer, port))
                 mine[peer] = port
+        _relay_ports(topology, underlays, existing_ports, ports, taken, node_hash, outside)
     if outside:
         node = min(outside)
         low, high = underlays[node].port_range
@@ -159,3 +175,33 @@ def assign_ports(topologies, underlays, existing_ports):
             "renumbered behind the peers' backs: widen port_range to hold them"
             % (node, low, high, ", ".join(outside[node])))
     return ports
+
+
+def _relay_ports(topology, underlays, existing_ports, ports, taken, node_hash, outside):
+    """An even port and the next one on the relay of each relayed pair: a dials the first, b the second."""
+    netid = topology.net.netid
+    for a, b, link in topology.relayed_pairs():
+        relay, key = link.relay, relay_key(a, b)
+        held = ((existing_ports.get(relay) or {}).get(netid) or {}).get(key)
+        low, high = underlays[relay].port_range
+        if held is None:
+            used, first = taken[relay], low + low % 2  # the even ports in the range, each with its odd neighbour
+            count = (high - first + 1) // 2
+            if count <= 0 or len(used) + 2 > high - low + 1:
+                raise PlanError("node %r: port_range %d-%d is exhausted (relaying %s and %s in network %r)"
+                                % (relay, low, high, a, b, netid))
+            slot = (node_hash[relay] + digest_int("port", netid + "/" + key)) % count
+            for _unused in range(count):
+                port = first + 2 * slot
+                if port not in used and port + 1 not in used:
+                    break
+                slot = (slot + 1) % count
+            else:
+                raise PlanError("node %r: port_range %d-%d has no two free neighbouring ports left (relaying %s "
+                                "and %s in network %r)" % (relay, low, high, a, b, netid))
+            used.update(relay_pair(port))
+        else:
+            port = int(held)
+            if not low <= port < high:
+                outside.setdefault(relay, []).append("%s/%s (%d)" % (netid, key, port))
+        ports[relay].setdefault(netid, {})[key] = port

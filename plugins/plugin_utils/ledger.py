@@ -15,6 +15,8 @@ other free one. Storage is ledger_file.py's; the ledger action runs the cycle.
 
 from __future__ import annotations
 
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.allocation import RELAY_KEY
+
 
 def assignments(ledger):
     """The planner's `assignments`: every recorded object (removing ones stay taken) and the released ones."""
@@ -111,7 +113,10 @@ def settle(ledger, applied, inventory_hosts):
                 new["released"]["ipv4"].setdefault(netid, []).append(resource["ipv4"])
             new["ports"].get(node, {}).pop(netid, None)
             for other in new["ports"].values():
-                other.get(netid, {}).pop(node, None)
+                held = other.get(netid, {})
+                held.pop(node, None)
+                for key in [k for k in held if RELAY_KEY in k and node in k.split(RELAY_KEY)]:
+                    del held[key]  # a relay's ports for a pair the node was in
             released.append("%s/%s %s" % (netid, node, resource["prefix"]))
         if net.get("state") == "removing" and not resources:
             new["released"]["blocks"].append(net["block"])

@@ -108,8 +108,9 @@ def mesh_svg(plan, title="gridnet.tenant mesh"):
 
 
 def _relays(plan, netid):
-    """'a-b via c' for each pair of a network's nodes without a direct link."""
-    linked, members, via = set(), [], {}
+    """'a-b via c' for each pair of a network's nodes routed through c, and "a-b through c's UDP relay" for
+    each pair whose link c's kernel relays."""
+    linked, members, via, udp = set(), [], {}, set()
     for node, state in plan["nodes"].items():
         for resource in state["resources"]:
             if resource["netid"] != netid:
@@ -118,6 +119,8 @@ def _relays(plan, netid):
             interface_peer = {c["interface"]: c["peer"] for c in resource["connected"]}
             for link in resource["connected"]:
                 linked.add(tuple(sorted((node, link["peer"]))))
+                if link.get("relay") and node < link["peer"]:
+                    udp.add((node, link["peer"], link["relay"]))
             for route in resource["routes"]:
                 if route["dst"] in ("::/0", "0.0.0.0/0"):
                     continue
@@ -127,7 +130,7 @@ def _relays(plan, netid):
         for resource in state["resources"]:
             if resource["netid"] == netid:
                 prefixes[resource["prefix"]] = node
-    result = []
+    result = ["%s-%s through %s's UDP relay" % (node, peer, relay) for node, peer, relay in sorted(udp)]
     for (node, dst), hop in sorted(via.items()):
         other = prefixes.get(dst)
         if other and node < other and tuple(sorted((node, other))) not in linked:

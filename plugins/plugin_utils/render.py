@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import rules
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.allocation import RELAY_KEY, relay_key, relay_pair
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host_at
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import (
@@ -80,8 +81,26 @@ def endpoint_hosts(w):
     return hosts
 
 
-def resource(w, node, views, hosts, ports):
-    """node's network resource in network w; ports: its slices.PortTable."""
+def relay_duties(w, relays):
+    """{relay: what it forwards for network w} from the network's relay ports {relay_key(a, b): port}:
+    per IP version ("ipv6"/"ipv4") its underlay address and the ports both ends of each pair dial."""
+    topology, duties = w.topology, {}
+    for key, port in relays.items():
+        a, b = key.split(RELAY_KEY)
+        link = topology.links[topology.shape_of[a]][topology.shape_of[b]]
+        family = "ipv6" if link.family == 6 else "ipv4"
+        duty = duties.setdefault(link.relay, {}).setdefault(
+            family, {"address": underlay_address(topology.underlays[link.relay], link.family), "ports": []})
+        duty["ports"].extend(relay_pair(port))
+    for duty in duties.values():
+        for entry in duty.values():
+            entry["ports"].sort()
+    return duties
+
+
+def resource(w, node, views, hosts, ports, relaying=({}, None)):
+    """node's network resource in network w; ports: its slices.PortTable; relays: (the network's relay
+    ports by relay_key, what node forwards as a relay or None)."""
     net, topology, names = w.net, w.topology, w.names
     underlays = topology.underlays
     underlay = underlays[node]
@@ -100,12 +119,16 @@ def resource(w, node, views, hosts, ports):
         if link is None:
             continue
         if link is not last:  # Links are shared by pairs of one shape: unpack each once, not per entry
-            connection, family, a_dials_b, b_dials_a, mtu = last = link
+            connection, family, a_dials_b, b_dials_a, mtu, relay = last = link
         if connection == "wireguard":
             entry = views[peer].copy()
             entry["mtu"] = mtu
             entry["listen_port"] = own_ports[j]
-            if b_dials_a if j < position else a_dials_b:  # node is the pair's b when the peer comes first
+            if relay is not None:  # both dial the relay: the pair's a its first port, b the second
+                first = relaying[0][relay_key(node, peer) if position < j else relay_key(peer, node)]
+                entry["endpoint"] = hosts[relay][family] + str(relay_pair(first)[0 if position < j else 1])
+                entry["relay"] = relay
+            elif b_dials_a if j < position else a_dials_b:  # node is the pair's b when the peer comes first
                 entry["endpoint"] = hosts[peer][family] + str(peer_ports[j])
         else:
             view = views[peer]
@@ -159,6 +182,7 @@ def resource(w, node, views, hosts, ports):
         "vxlan": _vxlan(w, node, vxlan_peers, vxlan_family) if vxlan_peers else None,
         "connected": connected,
         "routes": routes,
+        "relay": relaying[1],
     }
 
 

@@ -19,12 +19,13 @@ import gc
 import sys
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import render
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.allocation import relay_key
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.hosts import Underlay
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import Network
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import resource_names
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
 
-FORMAT = 1
+FORMAT = 2  # 2: relays, the relay ports of pairs linked through a relay
 PORT_DIGITS = 4  # a listen port as 4 hex digits; 0000 where two members have no WireGuard link
 _UNDERLAY_FIELDS = Underlay._fields[1:]
 
@@ -42,6 +43,8 @@ def compact(networks, underlays, ports, exits, upstream_routes):
             "ipv6_nat": net.ipv6_nat, "vni": w.vni, "block": w.block,
             "prefixes": w.prefixes, "subnets": w.subnets, "link_local": w.link_local, "public_keys": w.keys,
             "ports": pack_ports(net, ports),
+            "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
+                       for a, b, link in w.topology.relayed_pairs()},
         })
     return {
         "format": FORMAT,
@@ -98,7 +101,7 @@ class Slicer(object):
         return self._underlays[node]
 
     def network(self, record):
-        """(render.Network, peer views, endpoint hosts), built on first use."""
+        """(render.Network, peer views, endpoint hosts, relay duties), built on first use."""
         netid = record["netid"]
         if netid not in self._networks:
             members = record["members"]
@@ -109,7 +112,8 @@ class Slicer(object):
             w = render.Network(net, resource_names(net.tag), record["link_local"], record["prefixes"],
                                record["subnets"], record["vni"], record["block"], record["public_keys"],
                                Topology(net, underlays))
-            self._networks[netid] = (w, render.peer_views(w), render.endpoint_hosts(w))
+            self._networks[netid] = (w, render.peer_views(w), render.endpoint_hosts(w),
+                                     render.relay_duties(w, record["relays"]))
         return self._networks[netid]
 
     def resources(self, node):
@@ -118,9 +122,9 @@ class Slicer(object):
         for record in self.plan["networks"]:
             if node not in record["prefixes"]:
                 continue
-            w, views, hosts = self.network(record)
+            w, views, hosts, duties = self.network(record)
             ports = PortTable(record["ports"], record["members"], node, w.topology.index[node])
-            resources.append(render.resource(w, node, views, hosts, ports))
+            resources.append(render.resource(w, node, views, hosts, ports, (record["relays"], duties.get(node))))
         render.check_names(node, resources)
         return resources
 

@@ -4,10 +4,15 @@
 """Topology: which members of a network link directly, how, and who relays the rest.
 
 Two members link directly when one can dial the other (``localvxlan`` when
-both sit on the same L2 segment, else ``wireguard``); a pair that cannot is
-routed through a relay both reach, the exit when it can. The decision depends
-only on the two underlays' shapes, so it is made once per pair of shapes and
-the resulting Link is shared by every pair of those shapes.
+both sit on the same L2 segment, else ``wireguard``). A pair that cannot (both
+behind NAT) still gets a WireGuard link of its own when a relay both reach
+speaks an IP version both have: each end dials a UDP port of the relay, which
+forwards the datagrams to the other end in the kernel (module_utils/relay.py),
+without decrypting them. Only a pair without such an IP version is routed
+through the relay at the tenant layer. The relay is the exit when it can be.
+The decision depends only on the two underlays' shapes, so it is made once
+per pair of shapes and the resulting Link is shared by every pair of those
+shapes.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.hosts import MIN_LI
 WIREGUARD_OVERHEAD = {6: 80, 4: 60}
 VXLAN_OVERHEAD = {6: 70, 4: 50}
 
-# How a pair (a, b), a before b in member order, links: a_dials_b says a knows b's endpoint.
-Link = namedtuple("Link", "connection family a_dials_b b_dials_a mtu")
+# How a pair (a, b), a before b in member order, links: a_dials_b says a knows b's endpoint;
+# relay: the member whose UDP ports both ends dial instead, when neither can dial the other.
+Link = namedtuple("Link", "connection family a_dials_b b_dials_a mtu relay", defaults=(None,))
 
 
 def underlay_address(underlay, family):
@@ -89,10 +95,11 @@ class Topology(object):
             self.shape_of[m] = shape
         self.shape_list = [self.shape_of[m] for m in self.members]
         self.links = self._links()
+        self._relays = {}  # (shape, shape) -> the member routing between them at the tenant layer
+        self._choose_relays()
+        self._relay_udp()
         linked = [link for row in self.links for link in row if link is not None]
         self.mtu = min(link.mtu for link in linked) if linked else min(underlays[m].mtu for m in self.members)
-        self._relays = {}
-        self._choose_relays()
 
     def _links(self):
         shapes = self.shape_members
@@ -149,6 +156,39 @@ class Topology(object):
                         % (self.net.netid, a, b)
                     )
                 self._relays[(x, y)] = self._relays[(y, x)] = relay
+
+    def _relay_udp(self):
+        """Turn each relayed pair of shapes into a WireGuard link through its relay's UDP ports when the
+        relay and both shapes have an IP version in common (IPv6 preferred)."""
+        for (x, y), relay in list(self._relays.items()):
+            if y < x:
+                continue
+            ua, ub = (self.underlays[self.shape_members[s][0]] for s in (x, y))
+            ur = self.underlays[relay]
+            family = next((f for f in (6, 4) if all(underlay_address(u, f) for u in (ua, ub, ur))), None)
+            if family is None:
+                continue  # e.g. IPv4-only to IPv6-only: routed through the relay, which speaks both
+            mtu = min(link_mtu(ua, ub, "wireguard", family), ur.mtu - WIREGUARD_OVERHEAD[family])
+            if mtu < MIN_LINK_MTU:
+                raise PlanError("relay %s: its underlay MTU %d leaves relayed links an MTU of %d, below the IPv6 "
+                                "minimum %d" % (relay, ur.mtu, mtu, MIN_LINK_MTU))
+            link = Link("wireguard", family, True, True, mtu, relay)
+            # a pair's Link is read by its earlier member's shape first: both orders are set
+            self.links[x][y] = self.links[y][x] = link
+            del self._relays[(x, y)]
+            self._relays.pop((y, x), None)
+
+    def relayed_pairs(self):
+        """(a, b, Link) of every pair linked through a relay's UDP ports, a before b in member order."""
+        relayed = {(x, y) for x, row in enumerate(self.links) for y, link in enumerate(row)
+                   if link is not None and link.relay is not None}
+        shapes = {s for pair in relayed for s in pair}
+        members = [m for m in self.members if self.shape_of[m] in shapes]  # only the shapes concerned: O(pairs)
+        for i, a in enumerate(members):
+            row = self.links[self.shape_of[a]]
+            for b in members[i + 1:]:
+                if (self.shape_of[a], self.shape_of[b]) in relayed:
+                    yield a, b, row[self.shape_of[b]]
 
     def _first_pair(self, x, y):
         """The first pair in member order with shapes x and y (either way round), as the error names it."""

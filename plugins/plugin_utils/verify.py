@@ -247,11 +247,15 @@ def summary(plan):
             kinds = {}
             for link in r["connected"]:
                 kinds[link["connection"]] = kinds.get(link["connection"], 0) + 1
-            relayed = size[r["netid"]] - 1 - len(r["connected"])
+            routed = size[r["netid"]] - 1 - len(r["connected"])
+            through = sum(1 for link in r["connected"] if link.get("relay"))
+            relaying = sum(len(entry["ports"]) // 2 for entry in (r.get("relay") or {}).values())
             links = ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items()))
-            lines.append("%-8s %-8s %-24s %-15s mtu %d  %s%s%s" % (
+            lines.append("%-8s %-8s %-24s %-15s mtu %d  %s%s%s%s%s" % (
                 node, r["netid"], r["prefix"], r["ipv4"] or "-", r["mtu"], links,
-                ", %d peers via a relay" % relayed if relayed else "", "  [exit]" if r["is_exit"] else ""))
+                " (%d through a relay's UDP ports)" % through if through else "",
+                ", %d peers routed via a relay" % routed if routed else "",
+                ", relays %d pairs" % relaying if relaying else "", "  [exit]" if r["is_exit"] else ""))
     for e in plan.get("exits", []):
         lines.append("exit of %s on %s: %s via %s%s" % (
             e["netid"], e["node"], e["block"], e["gateway_address"],

@@ -239,3 +239,20 @@ def test_the_ledger_is_written_as_one_json_mapping_and_a_block_yaml_ledger_of_be
     _unused, _unused, _unused, changed = ledger_action.allocate(str(legacy), networks, hostvars, groups, None,
                                                                 plaintext=True)
     assert not changed  # the same content: an earlier version's file is left as it is until something changes
+
+
+def test_a_removed_node_releases_the_relay_ports_of_its_pairs(tmp_path):
+    path = str(tmp_path / "ledger.yml")
+    networks, hostvars, groups, _keys = farm(dc_nodes=1, home_nodes=3)
+    for node in hostvars:
+        hostvars[node]["gridnet_tenant_public_keys"] = {"net1": fake_public_key(node, "net1")}
+    ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    held = ledger_file.read(path)["ports"]["gw1"]["net1"]
+    assert {"home0>home1", "home0>home2", "home1>home2"} <= set(held)
+    networks[0]["members"] = ["dc", "gw1", "home0", "home1"]
+    groups["home"].remove("home2")
+    ledger_action.allocate(path, networks, hostvars, groups, None, plaintext=True)
+    assert "home1>home2" in ledger_file.read(path)["ports"]["gw1"]["net1"]  # reserved until removed there
+    _released, _unused, after, _unused = ledger_action.settle_file(path, sorted(hostvars), list(hostvars), None, True)
+    kept = after["ports"]["gw1"]["net1"]
+    assert "home0>home1" in kept and not [k for k in kept if "home2" in k]

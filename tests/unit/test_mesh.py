@@ -138,17 +138,28 @@ def test_every_resource_reaches_every_other_prefix_and_the_exit(inventory):
             assert routed["::/0"]["interface"] in {c["interface"] for c in r["connected"]}
 
 
-def test_hidden_nodes_get_keepalive_are_never_dialled_and_are_relayed():
+def test_hidden_nodes_get_keepalive_are_never_dialled_and_link_through_the_exits_udp_relay():
     p = plan(*farm(dc_nodes=2, home_nodes=2))
-    home0 = p["nodes"]["home0"]["resources"][0]
-    assert "home1" not in {c["peer"] for c in home0["connected"]}
+    home0, home1 = (p["nodes"][n]["resources"][0] for n in ("home0", "home1"))
     assert home0["persistent_keepalive"] == 25
     assert all(c["endpoint"] for c in home0["connected"])  # the hidden side dials
-    home1_prefix = p["nodes"]["home1"]["resources"][0]["prefix"]
-    via = {x["dst"]: x for x in home0["routes"]}[home1_prefix]
-    gw_link = {c["peer"]: c for c in home0["connected"]}["gw1"]
-    assert via["interface"] == gw_link["interface"]  # the exit relays
-    assert home1_prefix in gw_link["allowed_ips"]
+    # the hidden pair has its own WireGuard link; each end dials one of the exit's two relay ports
+    to_home1 = {c["peer"]: c for c in home0["connected"]}["home1"]
+    to_home0 = {c["peer"]: c for c in home1["connected"]}["home0"]
+    assert to_home1["relay"] == to_home0["relay"] == "gw1"
+    host0, port0 = to_home1["endpoint"].rsplit(":", 1)
+    host1, port1 = to_home0["endpoint"].rsplit(":", 1)
+    assert host0 == host1 == "198.51.100.1"  # the exit's IPv4 address: the one version all three have
+    assert int(port0) % 2 == 0 and int(port1) == int(port0) + 1
+    assert to_home1["mtu"] == 1500 - 60
+    assert not [r for r in home0["routes"] if r["dst"] == home1["prefix"]]  # routed over its own link
+    gw = p["nodes"]["gw1"]["resources"][0]
+    assert gw["relay"] == {"ipv4": {"address": "198.51.100.1", "ports": [int(port0), int(port1)]}}
+    assert home1["prefix"] not in {c["peer"]: c for c in gw["connected"]}["home0"]["allowed_ips"]
+    gw_ports = {c["listen_port"] for c in gw["connected"]}
+    assert not gw_ports & {int(port0), int(port1)}  # the relay's ports are its own
+    for node in ("dc0", "dc1"):
+        assert p["nodes"][node]["resources"][0]["relay"] is None
     for node in ("dc0", "dc1", "gw1"):
         resource = p["nodes"][node]["resources"][0]
         assert resource["persistent_keepalive"] == 0
@@ -159,14 +170,28 @@ def test_hidden_nodes_get_keepalive_are_never_dialled_and_are_relayed():
                 assert c["endpoint"].startswith("[2001:db8:")  # dual-stack peers talk over IPv6
 
 
+def test_relay_ports_are_kept_and_released_with_the_pair():
+    networks, hostvars, groups, keys = farm(dc_nodes=1, home_nodes=3)
+    first = plan(networks, hostvars, groups, keys)
+    held = first["assignments"]["ports"]["gw1"]["net1"]
+    assert sorted(k for k in held if ">" in k) == ["home0>home1", "home0>home2", "home1>home2"]
+    again = plan(networks, hostvars, groups, keys, first["assignments"])
+    assert again["assignments"]["ports"] == first["assignments"]["ports"]
+    ports = [p for k, v in held.items() for p in ((v, v + 1) if ">" in k else (v,))]
+    assert len(ports) == len(set(ports))
+
+
 def test_relay_through_another_node_when_the_exit_cannot_serve():
     networks, hostvars, groups, keys = farm(dc_nodes=1, home_nodes=2)
     # the exit only speaks IPv6; the IPv4-only home nodes can reach dc0 only
     hostvars["gw1"]["gridnet_tenant_underlay"] = {"ipv6": "2001:db8:1::1"}
     p = plan(networks, hostvars, groups, keys)
     home0 = p["nodes"]["home0"]["resources"][0]
-    assert {c["peer"] for c in home0["connected"]} == {"dc0"}
-    dc0_link = home0["connected"][0]
+    links = {c["peer"]: c for c in home0["connected"]}
+    # home1 through dc0's UDP relay (IPv4 is common to all three); the IPv6-only exit through dc0, routed
+    assert set(links) == {"dc0", "home1"} and links["home1"]["relay"] == "dc0"
+    assert p["nodes"]["dc0"]["resources"][0]["relay"]["ipv4"]["address"] == "198.51.100.10"
+    dc0_link = links["dc0"]
     routes = {x["dst"]: x for x in home0["routes"]}
     assert routes["::/0"]["interface"] == dc0_link["interface"]
     assert routes["::/0"]["gateway"] == dc0_link["peer_link_local"]
