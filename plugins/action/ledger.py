@@ -3,13 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action: the allocation ledger, on the controller (docs in plugins/modules/ledger.py).
 
-The one place where a run's ledger cycle is put together: under the file's
-lock, read (ledger_file), plan (mesh), record or settle (ledger), write.
+The one place where a run's ledger cycle is put together: under the store's
+lock (ledger_file's file, or ledger_etcd's etcd), read, plan (mesh), record or settle
+(ledger), write; and moving a whole ledger between the two.
 """
 
 from __future__ import annotations
-
-import os
 
 from ansible import constants as C
 from ansible import context
@@ -18,6 +17,7 @@ from ansible.parsing.vault import VaultLib, VaultSecretsContext
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger, ledger_file
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_etcd import Conflict, EtcdStore
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, require_netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_table import table_lines, rows
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact_plan
@@ -25,32 +25,43 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
-    state=dict(type="str", choices=["plan", "settle", "show"], default="plan"),
+    state=dict(type="str", choices=["plan", "settle", "show", "migrate", "export"], default="plan"),
     networks=dict(type="list", elements="dict", default=[]),
     plaintext=dict(type="bool", default=False),
     applied=dict(type="list", elements="str", default=[]),
+    backend=dict(type="str", choices=["file", "etcd"], default="file"),
+    etcd=dict(type="dict", default={}, no_log=False),
 )
+ATTEMPTS = 5  # a shared ledger's read-plan-write, tried again when another run wrote in between
 
 
-def _cycle(path, change, vault, plaintext, check, encrypt_identity=None):
-    """Read, change and (unless nothing changed, or in check mode) write under one lock.
+def _cycle(store, change, check):
+    """Read, change and (unless nothing changed, or in check mode) write under the store's lock.
 
     change(current) returns (new ledger, what to report). Returns (report, before, after, changed).
     """
-    with ledger_file.Locked(path, check=check):
-        legacy = ledger_file.legacy_of(path)
-        current = ledger_file.read(legacy or path, vault)
-        new, report = change(current)
-        changed = new != current or legacy is not None  # a ledger of an earlier version moves to its new name
-        if changed and not check:
-            ledger_file.write(path, new, vault, plaintext, encrypt_identity)
-            if legacy:
-                os.unlink(legacy)
-    return report, current, new, changed
+    for attempt in range(ATTEMPTS):
+        try:
+            with store.locked(check):
+                current = store.read()
+                new, report = change(current)
+                changed = new != current or store.migrating  # an earlier version's file moves to its new name
+                if changed and not check:
+                    store.write(new)
+            return report, current, new, changed
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
-def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False, check=False, encrypt_identity=None):
-    """Plan from the inventory and the ledger, and record what the plan hands out.
+def _file(path, vault, plaintext, encrypt_identity, store):
+    return store if store is not None else ledger_file.FileStore(path, vault, plaintext, encrypt_identity)
+
+
+def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False, check=False, encrypt_identity=None,
+             store=None):
+    """Plan from the inventory and the ledger (the file at path, or `store`), and record what the plan hands out.
 
     Returns ({plan: the compact plan, assignments: what it hands out}, before, after, changed).
     """
@@ -58,13 +69,38 @@ def allocate(path, networks, hostvars, groups=None, vault=None, plaintext=False,
         the_plan, handed_out = compact_plan(networks, hostvars, groups, ledger.public_keys(current, hostvars),
                                             ledger.assignments(current))
         return ledger.record(current, handed_out), {"plan": the_plan, "assignments": handed_out}
-    return _cycle(path, change, vault, plaintext, check, encrypt_identity)
+    return _cycle(_file(path, vault, plaintext, encrypt_identity, store), change, check)
 
 
-def settle_file(path, applied, inventory_hosts, vault=None, plaintext=False, check=False, encrypt_identity=None):
+def settle_file(path, applied, inventory_hosts, vault=None, plaintext=False, check=False, encrypt_identity=None,
+                store=None):
     """Release what was removed and applied. Returns (released, before, after, changed)."""
-    return _cycle(path, lambda current: ledger.settle(current, applied, inventory_hosts), vault, plaintext, check,
-                  encrypt_identity)
+    return _cycle(_file(path, vault, plaintext, encrypt_identity, store),
+                  lambda current: ledger.settle(current, applied, inventory_hosts), check)
+
+
+def transfer(source, target, check=False):
+    """Copy the whole ledger from one store to another (file -> etcd, etcd -> file). A target already
+    holding another non-empty ledger is refused. Returns (before: the target's, after, changed)."""
+    with source.locked(check=True):
+        moved = source.read()
+
+    def change(current):
+        if current != ledger_file.empty() and current != moved:
+            raise ledger_file.LedgerError("%s already holds a different ledger; it is left as it is"
+                                          % target.name)
+        return moved, None
+    _unused, before, after, changed = _cycle(target, change, check)
+    return before, after, changed
+
+
+def _store(backend, settings, path, vault, plaintext, encrypt_identity):
+    if backend == "etcd":
+        if plaintext:
+            raise ledger_file.LedgerError("the etcd ledger is always vault-encrypted: "
+                                          "gridnet_tenant_ledger_plaintext cannot be true with it")
+        return EtcdStore(settings, vault, encrypt_identity)
+    return ledger_file.FileStore(path, vault, plaintext, encrypt_identity)
 
 
 class ActionModule(ActionBase):
@@ -93,17 +129,27 @@ class ActionModule(ActionBase):
             encrypt_identity = encrypt_identity[-1]
         check = self._task.check_mode
         hostvars, groups = task_vars.get("hostvars", {}), task_vars.get("groups", {})
+        file_store = ledger_file.FileStore(path, vault, plaintext, encrypt_identity)
         try:
+            store = _store(args["backend"], args["etcd"], path, vault, plaintext, encrypt_identity)
             if state == "show":
-                current = ledger_file.read(ledger_file.legacy_of(path) or path, vault)
+                with store.locked(check=True):
+                    current = store.read()
                 return dict(result, changed=False, rows=rows(current), lines=table_lines(current))
+            released = []
             if state == "plan":
-                planned, current, new, changed = allocate(path, args["networks"], hostvars, groups, vault,
-                                                          plaintext, check, encrypt_identity)
-                released = []
+                planned, current, new, changed = allocate(path, args["networks"], hostvars, groups, check=check,
+                                                          store=store)
+            elif state == "settle":
+                released, current, new, changed = settle_file(path, args["applied"], list(hostvars), check=check,
+                                                              store=store)
+            elif args["backend"] != "etcd":
+                return dict(result, failed=True, msg="gridnet.tenant.ledger: state=%s moves a ledger between the "
+                                                     "file and etcd: it needs backend=etcd" % state)
+            elif state == "migrate":
+                current, new, changed = transfer(file_store, store, check)
             else:
-                released, current, new, changed = settle_file(path, args["applied"], list(hostvars), vault,
-                                                              plaintext, check, encrypt_identity)
+                current, new, changed = transfer(store, file_store, check)
         except PlanError as exc:
             return dict(result, failed=True, msg="gridnet.tenant.ledger: %s" % exc)
         except OSError as exc:

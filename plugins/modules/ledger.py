@@ -23,6 +23,10 @@ description:
   - C(state=settle) releases what is C(removing) once its removal has been applied (every node of its network is in
     O(applied), or no longer in the inventory). A released prefix is reused only after every other free one.
   - C(state=show) returns the ledger as rows (network, node, prefix, IPv4 subnet, ports, state).
+  - With O(backend=etcd) the ledger is shared by several controllers in an etcd cluster (docs/ledger.md) - always
+    vault-encrypted, the read-plan-write held under a lease-backed lock and written by a transaction that fails if
+    another run wrote in between (then tried again). C(state=migrate) copies the file at O(path) into etcd,
+    C(state=export) writes etcd's ledger to O(path).
   - An action plugin; runs on the controller. Nothing is written in check mode.
 extends_documentation_fragment:
   - gridnet.tenant.attributes.CONTROLLER
@@ -34,7 +38,7 @@ options:
   state:
     description: What to do.
     type: str
-    choices: [plan, settle, show]
+    choices: [plan, settle, show, migrate, export]
     default: plan
   networks:
     description: The tenant networks (C(gridnet_tenant_networks)), for C(state=plan).
@@ -48,6 +52,19 @@ options:
     description: For C(state=settle), the hosts on which this run's converge succeeded (C(ansible_play_hosts)).
     type: list
     elements: str
+  backend:
+    description: Where the ledger is kept (C(gridnet_tenant_ledger_backend)).
+    type: str
+    choices: [file, etcd]
+    default: file
+  etcd:
+    description:
+      - The etcd cluster, for O(backend=etcd) (C(gridnet_tenant_ledger_etcd)).
+      - C(endpoints) (list of C(http://) or C(https://) URLs, required), C(prefix) (this deployment's key prefix,
+        required), C(ca), C(cert), C(key) (TLS files), C(user), C(password), C(lock_ttl) (seconds a killed
+        controller's lock blocks the others, default 30), C(lock_timeout) (seconds to wait for the lock, default
+        120).
+    type: dict
 seealso:
   - plugin: gridnet.tenant.plan
     plugin_type: filter

@@ -105,6 +105,11 @@ def read(path, vault=None):
             raw = handle.read()
     except FileNotFoundError:
         return empty()
+    return loads(raw, vault, path)
+
+
+def loads(raw, vault=None, path="ledger"):
+    """The ledger in raw (the bytes render() makes), named `path` in errors."""
     text = raw.decode("utf-8", errors="replace")
     if text.startswith(VAULT_HEADER):
         if vault is None or not vault.secrets:
@@ -212,3 +217,30 @@ def render(ledger, vault=None, plaintext=False, path="ledger", encrypt_identity=
 def write(path, ledger, vault=None, plaintext=False, encrypt_identity=None):
     """Replace the ledger atomically: a reader sees the old file or the new one, never half."""
     write_atomic(path, render(ledger, vault, plaintext, path, encrypt_identity), mode=0o600, prefix=".gridnet-ledger-")
+
+
+class FileStore(object):
+    """The ledger file as a store: locked(), read(), write(); ledger_etcd.EtcdStore is the shared one."""
+
+    def __init__(self, path, vault=None, plaintext=False, encrypt_identity=None):
+        self.path, self.vault, self.plaintext, self.encrypt_identity = path, vault, plaintext, encrypt_identity
+        self.name = "ledger %s" % path
+        self.legacy = None
+
+    def locked(self, check=False):
+        return Locked(self.path, check=check)
+
+    @property
+    def migrating(self):
+        """An earlier version's file is read, and moves to its new name at the write."""
+        return self.legacy is not None
+
+    def read(self):
+        self.legacy = legacy_of(self.path)
+        return read(self.legacy or self.path, self.vault)
+
+    def write(self, ledger):
+        write(self.path, ledger, self.vault, self.plaintext, self.encrypt_identity)
+        if self.legacy:
+            os.unlink(self.legacy)
+            self.legacy = None
