@@ -27,6 +27,7 @@ It is compared in nft's terse listing, without the learnt entries.
 
 from __future__ import annotations
 
+import errno
 import shutil
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import nftables
@@ -111,7 +112,13 @@ def tables():
     from pyroute2.nftables.main import NFTables  # only here: the plain node path never needs it
 
     families = {2: "ip", 10: "ip6"}  # NFPROTO_IPV4, NFPROTO_IPV6: the families relay tables use
-    with NFTables() as nfnl:
+    try:
+        nfnl = NFTables()
+    except OSError as exc:
+        if exc.errno == errno.EPROTONOSUPPORT:  # a kernel without nf_tables holds no table of ours
+            return set()
+        raise
+    with nfnl:
         return {(families.get(t["nfgen_family"]), t.get_attr("NFTA_TABLE_NAME")) for t in nfnl.get_tables()}
 
 

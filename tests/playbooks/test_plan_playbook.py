@@ -40,10 +40,10 @@ def test_limit_to_one_host_gives_it_the_full_run_configuration(tmp_path):
     assert set(limited_plans) == {"home1"}
     assert limited_plans["home1"] == full_plans["home1"]
     assert len(full_plans) == 7
-    # home1 is in both networks and keeps every peer of each: IPv4-only behind NAT,
-    # it links to the dual-stack nodes and reaches the IPv6-only rack through a relay
+    # home1 is in both networks and keeps every peer of each: IPv4-only behind NAT, it links to the
+    # dual-stack nodes, to home2 through the exit's UDP relay, and reaches the IPv6-only rack through a relay
     resources = {r["netid"]: r for r in limited_plans["home1"]["resources"]}
-    assert {c["peer"] for c in resources["acme"]["connected"]} == {"dc1", "dc2", "gw1"}
+    assert {c["peer"] for c in resources["acme"]["connected"]} == {"dc1", "dc2", "gw1", "home2"}
     assert {c["peer"] for c in resources["6f1c2d3e-globex"]["connected"]} == {"dc1", "gw1"}
     rack_prefixes = {full_plans[n]["resources"][0]["prefix"] for n in ("rack1", "rack2")}
     assert rack_prefixes <= {r["dst"] for r in resources["acme"]["routes"]}
