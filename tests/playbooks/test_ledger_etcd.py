@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
-from etcd_cluster import EtcdCluster  # noqa: E402  pylint: disable=wrong-import-position
+from etcd_cluster import EtcdCluster, make_certificates  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -39,8 +39,9 @@ def key(node, netid):
     return base64.b64encode(hashlib.sha256(("%s/%s" % (node, netid)).encode()).digest()).decode()
 
 
-def controller(directory, cluster, netids, prefix="farm1", lock_ttl=30):
-    """An inventory directory: three nodes in every network of netids, the ledger in etcd under prefix."""
+def controller(directory, cluster, netids, prefix="farm1", lock_ttl=30, **settings):
+    """An inventory directory: three nodes in every network of netids, the ledger in etcd under prefix
+    (settings: more of gridnet_tenant_ledger_etcd)."""
     hosts = {
         "dc0": {"gridnet_tenant_underlay": {"ipv6": "2001:db8:1::10", "port_range": [50000, 50099]}},
         "dc1": {"gridnet_tenant_underlay": {"ipv6": "2001:db8:1::11", "port_range": [50000, 50099]}},
@@ -55,7 +56,8 @@ def controller(directory, cluster, netids, prefix="farm1", lock_ttl=30):
     os.makedirs(directory, exist_ok=True)
     inventory = {"all": {"hosts": hosts, "vars": {
         "gridnet_tenant_networks": networks, "gridnet_tenant_ledger_backend": "etcd",
-        "gridnet_tenant_ledger_etcd": {"endpoints": cluster.endpoints, "prefix": prefix, "lock_ttl": lock_ttl}}}}
+        "gridnet_tenant_ledger_etcd": dict(settings, endpoints=cluster.endpoints, prefix=prefix,
+                                           lock_ttl=lock_ttl)}}}
     with open(os.path.join(directory, "hosts.yml"), "w") as handle:
         yaml.safe_dump(inventory, handle)
     return directory
@@ -189,6 +191,42 @@ def test_a_controller_killed_holding_the_lock_blocks_the_next_run_for_at_most_th
     assert result.returncode == 0, result.stdout
     assert waited < ttl + 15, waited
     print("lock held by a SIGKILLed controller (TTL %d s): the next run completed %.1f s later" % (ttl, waited))
+
+
+def test_over_tls_with_a_client_certificate_and_refused_without_one(tmp_path):
+    certificates = str(tmp_path / "certificates")
+    os.makedirs(certificates)
+    paths = make_certificates(certificates)
+    os.makedirs(str(tmp_path / "etcd"))
+    cluster = EtcdCluster(str(tmp_path / "etcd"), size=1, tls=paths).start()
+    try:
+        inventory = controller(str(tmp_path / "c"), cluster, ["n1"], ca=paths["ca"], cert=paths["client_cert"],
+                               key=paths["client_key"])
+        result = step(inventory, str(tmp_path / "tls.json"))
+        assert result.returncode == 0, result.stdout
+        assert cluster.raw() and cluster.endpoints[0].startswith("https://")
+        refused = controller(str(tmp_path / "d"), cluster, ["n1"], ca=paths["ca"])  # no client certificate
+        result = step(refused, str(tmp_path / "refused.json"))
+        assert result.returncode != 0 and "no endpoint could serve" in result.stdout, result.stdout
+    finally:
+        cluster.stop()
+
+
+def test_with_etcd_users_a_wrong_password_is_refused_by_name(etcd, tmp_path):
+    env = dict(os.environ, ETCDCTL_API="3")
+    for argv in (["user", "add", "root", "--new-user-password=rootpw"], ["auth", "enable"],
+                 ["--user", "root:rootpw", "user", "add", "gridnet", "--new-user-password=s3cret"],
+                 ["--user", "root:rootpw", "role", "add", "gridnet-farm1"],
+                 ["--user", "root:rootpw", "role", "grant-permission", "gridnet-farm1", "--prefix=true", "readwrite",
+                  "/farm1"],
+                 ["--user", "root:rootpw", "user", "grant-role", "gridnet", "gridnet-farm1"]):
+        subprocess.run(etcd.etcdctl(*argv), capture_output=True, check=True, env=env)
+    inventory = controller(str(tmp_path / "c"), etcd, ["n1"], user="gridnet", password="s3cret")
+    result = step(inventory, str(tmp_path / "ok.json"))
+    assert result.returncode == 0, result.stdout
+    inventory = controller(str(tmp_path / "d"), etcd, ["n1"], user="gridnet", password="wrong")
+    result = step(inventory, str(tmp_path / "wrong.json"))
+    assert result.returncode != 0 and "authentication failed" in result.stdout, result.stdout
 
 
 HOLD_LOCK = """
