@@ -91,11 +91,12 @@ class EtcdStore(object):
             finally:
                 stop.set()
                 keeper.join()
-                self.gateway.txn([value_is(self.lock_key, token)],
-                                 [{"request_delete_range": {"key": etcd_gateway.b64(self.lock_key)}}])
                 self.token = None
         finally:
-            self.gateway.revoke(lease)
+            try:
+                self.gateway.revoke(lease)  # deletes the lock key bound to it
+            except LedgerError:
+                pass  # the cluster is gone (the error that matters is already raised): the lease expires
 
     def _keep(self, lease, stop):
         while not stop.wait(self.ttl / 3.0):
