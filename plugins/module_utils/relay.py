@@ -111,15 +111,17 @@ def tables():
     process on a node that relays nothing."""
     from pyroute2.nftables.main import NFTables  # only here: the plain node path never needs it
 
-    families = {2: "ip", 10: "ip6"}  # NFPROTO_IPV4, NFPROTO_IPV6: the families relay tables use
-    try:
-        nfnl = NFTables()
-    except OSError as exc:
-        if exc.errno == errno.EPROTONOSUPPORT:  # a kernel without nf_tables holds no table of ours
-            return set()
-        raise
-    with nfnl:
-        return {(families.get(t["nfgen_family"]), t.get_attr("NFTA_TABLE_NAME")) for t in nfnl.get_tables()}
+    found = set()
+    for number, family in ((2, "ip"), (10, "ip6")):  # NFPROTO_IPV4, NFPROTO_IPV6: a dump is of one family
+        try:
+            nfnl = NFTables(nfgen_family=number)
+        except OSError as exc:
+            if exc.errno == errno.EPROTONOSUPPORT:  # a kernel without nf_tables holds no table of ours
+                return set()
+            raise
+        with nfnl:
+            found.update((family, t.get_attr("NFTA_TABLE_NAME")) for t in nfnl.get_tables())
+    return found
 
 
 def read(resource, present_tables, nft="nft"):

@@ -41,8 +41,52 @@ def wire(farm):
             ' oifname "to-wan" masquerade\n }\n}\n'))
 
 
-def relay_table(farm):
-    return lab.run(farm.pids["gw"], ["nft", "list", "table", "ip", "gt_relay_" + farm.tag], check=False)
+def relay_table(farm, family="ip"):
+    return lab.run(farm.pids["gw"], ["nft", "list", "table", family, "gt_relay_" + farm.tag], check=False)
+
+
+def wire6(farm):
+    """The same farm over IPv6 only, the NATs masquerading IPv6 (NAT66): a /64 per cable."""
+    farm.node("gw", ipv6="2001:db8:a0::1")
+    farm.exit_node = "gw"
+    for home, net in (("home0", "2001:db8:a3::1"), ("home1", "2001:db8:a4::1")):
+        farm.node(home, ipv6=net, reachable=False)
+    farm.host("wan")
+    lab.run(farm.pids["wan"], ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+    for a, b, net in (("gw", "wan", "2001:db8:a0::"), ("nat0", "wan", "2001:db8:a1::"),
+                      ("nat1", "wan", "2001:db8:a2::"), ("home0", "nat0", "2001:db8:a3::"),
+                      ("home1", "nat1", "2001:db8:a4::")):
+        if a not in farm.pids:
+            farm.host(a)
+        labtools.connect(farm.pids[a], "to-" + b, farm.pids[b], "to-" + a)
+        lab.add_address(farm.pids[a], "to-" + b, net + "1/64")
+        lab.add_address(farm.pids[b], "to-" + a, net + "2/64")
+        lab.run(farm.pids[a], ["ip", "-6", "route", "add", "default", "via", net + "2"])
+    for nat in ("nat0", "nat1"):
+        lab.run(farm.pids[nat], ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        lab.run(farm.pids[nat], ["nft", "-f", "-"], input=(
+            'table ip6 nat {\n chain post {\n type nat hook postrouting priority srcnat;\n'
+            ' oifname "to-wan" masquerade\n }\n}\n'))
+
+
+def test_the_relay_over_an_ipv6_underlay_behind_nat66(farm):
+    wire6(farm)
+    plan = farm.plan(exit={"node": "gw", "ipv6": "2001:db8:ff::10/64", "ipv4": "203.0.113.10/24"})
+    home0 = plan["nodes"]["home0"]["resources"][0]
+    link = {c["peer"]: c for c in home0["connected"]}["home1"]
+    assert link["relay"] == "gw" and link["endpoint"].startswith("[2001:db8:a0::1]:") and link["mtu"] == 1420
+    assert plan["nodes"]["gw"]["resources"][0]["relay"]["ipv6"]["address"] == "2001:db8:a0::1"
+    farm.tag = home0["namespace"][len("gt-"):]
+    for node in ("gw", "home0", "home1"):
+        result = farm.converge(plan, node)
+        assert result.get("changed") and not result.get("failed"), result
+    v6, v4 = farm.workload(plan, "home1")
+    farm.workload(plan, "home0")
+    assert farm.ping("home0", v6, size=home0["mtu"] - 48, count=3, forbid_fragments=True, deadline=20)
+    assert farm.ping("home0", v4, size=home0["mtu"] - 28, count=3, forbid_fragments=True, deadline=10)
+    listing = relay_table(farm, "ip6").stdout
+    assert "2001:db8:a1::1" in listing and "2001:db8:a2::1" in listing, listing  # the NATs' addresses, learnt
+    assert not farm.converge(plan, "gw")["changed"]
 
 
 def test_hidden_nodes_talk_over_their_own_link_through_the_exits_kernel_relay(farm):
