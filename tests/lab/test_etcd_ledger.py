@@ -33,5 +33,12 @@ def test_the_default_lab_on_the_etcd_ledger(new_lab, tmp_path):
         assert not os.path.exists(os.path.join(farm.inventory, "group_vars", "all", "gridnet_tenant_ledger.vault"))
         stored = cluster.raw("/" + farm.name)
         assert stored and all(value.startswith(b"$ANSIBLE_VAULT;") for _key, value in stored)
+        # without a quorum the run stops at the ledger, before any node is touched (no key task runs)
+        cluster.kill(0)
+        cluster.kill(1)
+        stopped = farm.playbook("site.yml", check=False)
+        assert stopped.returncode != 0 and "no endpoint could serve" in stopped.stdout
+        assert "Make this node's WireGuard keys" not in stopped.stdout
+        assert set(stopped.changed.values()) == {0}
     finally:
         cluster.stop()
