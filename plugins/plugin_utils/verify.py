@@ -254,8 +254,8 @@ def summary(plan):
             lines.append("%-8s %-8s %-24s %-15s mtu %d  %s%s%s%s%s" % (
                 node, r["netid"], r["prefix"], r["ipv4"] or "-", r["mtu"], links,
                 " (%d through a relay's UDP ports)" % through if through else "",
-                ", %d peers routed via a relay" % routed if routed else "",
-                ", relays %d pairs" % relaying if relaying else "", "  [exit]" if r["is_exit"] else ""))
+                ", %s routed via a relay" % _count(routed, "peer") if routed else "",
+                ", relays %s" % _count(relaying, "pair") if relaying else "", "  [exit]" if r["is_exit"] else ""))
     for e in plan.get("exits", []):
         lines.append("exit of %s on %s: %s via %s%s" % (
             e["netid"], e["node"], e["block"], e["gateway_address"],
@@ -263,3 +263,7 @@ def summary(plan):
     for route in plan.get("upstream_routes", []):
         lines.append("upstream route: %s via %s (%s)" % (route["prefix"], route["via"], route["netid"]))
     return lines
+
+
+def _count(number, noun):
+    return "%d %s%s" % (number, noun, "" if number == 1 else "s")
