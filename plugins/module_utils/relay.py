@@ -28,11 +28,12 @@ It is compared in nft's terse listing, without the learnt entries.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import shutil
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import nftables
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
-from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 
 # IP version key of the plan's relay entry -> (nft family, address type, address selector)
 FAMILIES = {"ipv4": ("ip", "ipv4_addr", "ip"), "ipv6": ("ip6", "ipv6_addr", "ip6")}
@@ -53,6 +54,28 @@ def tags_of(present_tables):
         if name.startswith(TABLE_PREFIX) and family in ("ip", "ip6"):
             found.setdefault(name[len(TABLE_PREFIX):], {})[family] = True
     return found
+
+
+def check(resource):
+    """Refuse a relay entry that is not the plan's shape, by name, before anything is touched (its values
+    become nft text)."""
+    relay = resource.get("relay") or {}
+    if not isinstance(relay, dict):
+        raise InputError("resource relay: a mapping of ipv6/ipv4 entries or null, got %r" % (relay,))
+    for version, duty in relay.items():
+        what = "resource relay.%s" % version
+        if version not in FAMILIES or not isinstance(duty, dict):
+            raise InputError("%s: only ipv6 and ipv4 entries of {address, ports} are known" % what)
+        try:
+            address = ipaddress.ip_address(str(duty.get("address")))
+        except ValueError:
+            raise InputError("%s.address: %r is not an IP address" % (what, duty.get("address")))
+        if address.version != (6 if version == "ipv6" else 4):
+            raise InputError("%s.address: %s is not an IP%s address" % (what, address, version[2:]))
+        ports = duty.get("ports")
+        if not isinstance(ports, list) or not ports or \
+                not all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in ports):
+            raise InputError("%s.ports: a list of port numbers is needed, got %r" % (what, ports))
 
 
 def ruleset(resource, version):

@@ -158,6 +158,10 @@ def test_absent_removes_everything_it_made_and_nothing_else(farm):
     (lambda r: r["connected"][0].update(public_key="not-a-key"), "public key 'not-a-key' not valid base64"),
     (lambda r: r.update(bridge="a-very-long-bridge-name"), "longer than the kernel's 15 characters"),
     (lambda r: r.pop("namespace"), "resource lacks namespace"),
+    (lambda r: r.update(relay={"ipv4": {"address": "192.0.2.1; flush ruleset", "ports": [50000, 50001]}}),
+     "resource relay.ipv4.address: '192.0.2.1; flush ruleset' is not an IP address"),
+    (lambda r: r.update(relay={"ipv4": {"address": "2001:db8::1", "ports": [50000]}}),
+     "is not an IPv4 address"),
 ])
 def test_bad_input_fails_clearly_and_leaves_the_node_as_it_was(farm, breakage, message):
     the_plan = two_node_farm(farm)
