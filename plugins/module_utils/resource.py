@@ -52,8 +52,6 @@ class Resource(shape.Target):
     def __init__(self, node, resource, state="present", private_key=None, check_mode=False,
                  backend_choice="auto", wireguard_binary="wireguard-go"):
         validate(resource, state)
-        if state == "present":
-            relay.check(resource)
         self.node, self.resource, self.state = node, resource, state
         self.private_key, self.check_mode = private_key, check_mode
         self.backend_choice, self.wireguard_binary = backend_choice, wireguard_binary

@@ -20,7 +20,7 @@ Keys starting with "_" are bookkeeping for the changes, never compared.
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns, routes, rules
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns, relay, routes, rules
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import public
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
@@ -60,6 +60,8 @@ def validate(resource, state):
         rules.check_ifname(link.get("interface", ""), what)
         if link.get("connection") == "wireguard":
             rules.check_public_key(link.get("public_key") or "", what)
+    if state == "present":
+        relay.check(resource)
 
 
 def desired_state(resource, private_key):

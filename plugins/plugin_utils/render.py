@@ -98,8 +98,8 @@ def relay_duties(w, relays):
     return duties
 
 
-def resource(w, node, views, hosts, ports, relaying=({}, None)):
-    """node's network resource in network w; ports: its slices.PortTable; relays: (the network's relay
+def resource(w, node, views, hosts, ports, relaying):
+    """node's network resource in network w; ports: its slices.PortTable; relaying: (the network's relay
     ports by relay_key, what node forwards as a relay or None)."""
     net, topology, names = w.net, w.topology, w.names
     underlays = topology.underlays
