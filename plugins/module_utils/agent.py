@@ -6,7 +6,8 @@
     gridnet-tenant-agent boot     converge every record once (what a boot needs), then exit
     gridnet-tenant-agent run      boot, then supervise: every INTERVAL seconds look at each
                                   record's links, and converge again the one whose link died
-                                  (a wireguard-go that crashed takes its link with it)
+                                  (a wireguard-go that crashed takes its link with it), or
+                                  whose babeld died
     gridnet-tenant-agent status   each record and what is wrong with it, if anything
 
 It calls the very converge code the modules run (resource.py, exit_gateway.py),
@@ -24,7 +25,7 @@ import os
 import sys
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, netns, records, resource
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, exit_gateway, keys, netns, records, resource
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
@@ -86,7 +87,10 @@ def problems(entry):
     if not netns.exists(namespace):
         return ["namespace %s is missing" % namespace]
     missing = expected_links(entry) - netns.run_inside(namespace, _link_names)
-    return ["link %s is missing in %s" % (name, namespace) for name in sorted(missing)]
+    wrong = ["link %s is missing in %s" % (name, namespace) for name in sorted(missing)]
+    if entry["kind"] == "resource" and entry["plan"].get("babel") and babel.running_pid(namespace) is None:
+        wrong.append("babeld is not running in %s" % namespace)
+    return wrong
 
 
 def _converge_logged(entry, why, state_dir=records.STATE_DIR):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import keys, netns, records, relay, workload
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, keys, netns, records, relay, workload
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
@@ -68,6 +68,7 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None,
         for tag in stale:
             resource = names_for_tag(tag)
             actual = {"namespace": netns.exists(resource["namespace"])}
+            changes += babel.removal(resource, babel.read(resource))
             changes += removal_changes(resource, actual, node, wireguard_binary)
             changes += relay.removal({"tag": tag}, relay_tables.get(tag, {}))
             for kind_name in records.KINDS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns, records, relay, routes, rules
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, records, relay, routes, rules
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
@@ -91,14 +91,17 @@ class Resource(shape.Target):
 
     def changes(self, desired, actual):
         if self.state == "absent":
-            return removal_changes(self.resource, actual, self.node, self.wireguard_binary) \
+            # babeld first: it withdraws its routes while its links still exist
+            return babel.removal(self.resource, actual["babel"]) \
+                + removal_changes(self.resource, actual, self.node, self.wireguard_binary) \
                 + relay.removal(self.resource, actual["relay"])
         self.check_preconditions(desired, actual)
         changes = (self.workload_side(desired, actual) + self.wireguard_changes(desired, actual)
                    + self.vxlan_changes(desired, actual)
                    + relay.changes(self.resource, actual["relay"], desired["relay"])
                    # routes last: their interfaces exist by now
-                   + routes.changes(self.ns, actual["routes"], desired["routes"], rules.ROUTE_PROTO))
+                   + routes.changes(self.ns, actual["routes"], desired["routes"], rules.ROUTE_PROTO)
+                   + babel.changes(self.resource, actual["babel"], desired["babel"]))
         return changes + self.handshake_prompts(desired, actual, changes)
 
     def handshake_prompts(self, desired, actual, changes):
@@ -123,6 +126,7 @@ class Resource(shape.Target):
     def check_preconditions(self, desired, actual):
         """Everything that could make the apply fail half-way, checked before any change."""
         node = self.node
+        babel.check(self.resource)
         ours = {link.get("listen_port") for link in actual["wireguard"].values()}
         for name, link in desired["wireguard"].items():
             port = link["listen_port"]

@@ -11,7 +11,8 @@ exactly what would change:
      "wireguard": {ifname: {"mtu", "up", "addresses", "listen_port", "public_key",
                             "peer": {"public_key", "endpoint", "allowed_ips", "persistent_keepalive"}}},
      "vxlan": {"name", "vni", "local", "port", "mtu", "up", "addresses", "group", "remotes", "mac"} | None,
-     "routes": {dst: {"via", "dev"}}}
+     "routes": {dst: {"via", "dev"}},
+     "relay": {...} (relay.py), "babel": {"config": text, "running": bool} | None (babel.py)}
 
 Private keys are compared, never shown: a link's state shows its public key.
 MACs are part of both states only when the plan gives them (resource["macs"]).
@@ -20,7 +21,7 @@ Keys starting with "_" are bookkeeping for the changes, never compared.
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns, relay, routes, rules
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, relay, routes, rules
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import public
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
@@ -40,7 +41,7 @@ NAMESPACE_SYSCTLS = {
     "net.ipv4.conf.all.arp_notify": "1",
 }
 ABSENT = {"namespace": False, "sysctls": {}, "bridge": None, "veth": None,
-          "wireguard": {}, "vxlan": None, "routes": {}, "relay": {}}
+          "wireguard": {}, "vxlan": None, "routes": {}, "relay": {}, "babel": None}
 REQUIRED = ("netid", "namespace", "bridge", "veth_host", "veth_ns", "prefix", "gateway6", "link_local", "mtu",
             "connected")
 NAME_FIELDS = ("namespace", "bridge", "veth_host", "veth_ns")
@@ -62,6 +63,7 @@ def validate(resource, state):
             rules.check_public_key(link.get("public_key") or "", what)
     if state == "present":
         relay.check(resource)
+        babel.validate(resource)
 
 
 def desired_state(resource, private_key):
@@ -70,8 +72,9 @@ def desired_state(resource, private_key):
     wireguard = {}
     wanted_routes = {}
     vxlan = None
+    static = not resource.get("babel")  # with babel, babeld installs the routes
     for link in resource["connected"]:
-        for prefix in link["prefixes"]:
+        for prefix in link["prefixes"] if static else ():
             wanted_routes[prefix] = routes.route(link["peer_link_local"], link["interface"])
         if link["connection"] == "wireguard":
             wireguard[link["interface"]] = {
@@ -114,6 +117,7 @@ def desired_state(resource, private_key):
         "wireguard": wireguard,
         "vxlan": vxlan,
         "routes": dict(sorted(wanted_routes.items())),
+        "babel": babel.desired(resource),
     }
 
 
@@ -134,6 +138,7 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
                                **_mac(resource, "bridge", link))
     host = node.link_lookup(ifname=resource["veth_host"])
     state["_veth_host"] = node.get_links(host[0])[0] if host else None
+    state["babel"] = babel.read(resource)
     if not state["namespace"]:
         return state
     state["sysctls"] = netns.run_inside(resource["namespace"], netns.read_sysctls, list(NAMESPACE_SYSCTLS))

@@ -12,7 +12,8 @@ version_added: "0.1.0"
 description:
   - Lists every network resource namespace this collection made on the node (C(gt-*)), with its links, their
     MTU, addresses, listen ports, WireGuard peers with endpoint, allowed IPs and last handshake, the VXLAN device
-    and its peers, and the routes the collection owns. Reads only; never changes anything.
+    and its peers, the routes the collection owns, and babeld's neighbours and routes with routing babel. Reads
+    only; never changes anything.
 extends_documentation_fragment:
   - gridnet.tenant.attributes.INFO
   - gridnet.tenant.node.WIREGUARD_GO
@@ -55,9 +56,17 @@ resources:
       description: Destination to C(via GATEWAY dev LINK), for the routes the collection owns.
       type: dict
       sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
+    babel:
+      description:
+        - With routing babel, babeld's view from its control socket - C(running), C(neighbours) (address, if, reach,
+          rxcost, txcost, rtt, rttcost, cost) and C(routes) (prefix, from, installed, id, metric, refmetric, via, if;
+          C(origin) local for what this resource announces, learnt otherwise). Null without babel.
+      type: dict
+      sample: {"running": true, "neighbours": [{"address": "fe80::39ca:5cae:41db:1a79", "if": "gtwowfzi4uvmd",
+               "reach": "ffff", "cost": "96", "rtt": "0.811"}], "routes": []}
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import display, public
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
@@ -74,6 +83,13 @@ def describe(node, namespace, wireguard_go):
     for name, link in view["wireguard"].items():
         if link.get("peer") is not None and "public_keys" not in link["peer"]:
             link["peer"] = dict(link["peer"], last_handshake=state["wireguard"][name].get("_last_handshake", 0))
+    if state["babel"] is not None:
+        view["babel"] = {"running": state["babel"]["running"]}
+        if state["babel"]["running"]:
+            try:
+                view["babel"].update(babel.dump(namespace))
+            except OSError as exc:
+                view["babel"]["error"] = "its control socket did not answer: %s" % exc
     return dict(view, namespace=namespace, bridge=names["bridge"])
 
 

@@ -145,9 +145,7 @@ def assign_ports(topologies, underlays, existing_ports):
             mine = ports[node][netid] = {}
             own_hash = node_hash[node]
             last = None
-            for peer, link in zip(topology.members, topology.row(node)):  # in member order: no sort needed
-                if link is None:
-                    continue
+            for _unused, peer, link in topology.neighbours(node):  # in member order: no sort needed
                 if link is not last:  # shared by pairs of one shape: looked at once, not per entry
                     wireguard, last = link.connection == "wireguard", link
                 if not wireguard:

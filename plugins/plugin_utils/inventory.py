@@ -46,15 +46,20 @@ SUBNET_HOSTS = (2, 254)  # usable workload addresses of a resource's /24 (.1 is 
 Inventory = namedtuple("Inventory", "networks underlays gateways keys")
 Network = namedtuple(
     "Network",
-    "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat",
+    "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat "
+    "routing topology degree",
+    defaults=("static", "full", 4),
 )
+ROUTINGS = ("static", "babel")
+TOPOLOGIES = ("full", "sparse")
+DEGREES = (2, 32)  # even: a node links to degree/2 successors on the ring and degree/2 predecessors link to it
 # ipv6_allow entry: prefix (a string) or node (a member, meaning its /64); port None is every port
 Allow = namedtuple("Allow", "what prefix node proto port")
 # ipv4_dnat entry: to (an address) or node + host (the host-th address of the node's /24)
 Forward = namedtuple("Forward", "what proto port to node host to_port")
 
 _NETWORK_KEYS = {"netid", "tag", "members", "exit", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
-                 "ipv6_nat"}
+                 "ipv6_nat", "routing", "topology", "degree"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 
 
@@ -152,9 +157,31 @@ def read_networks(networks, hostvars, groups=None):
             exit_ipv6=exit_ipv6, exit_ipv4=exit_ipv4, ipv4_range=ipv4_range,
             ipv6_allow=_allow_list(raw.get("ipv6_allow"), what, members),
             ipv4_dnat=_forwards(raw.get("ipv4_dnat"), what, members),
-            vxlan_group=vxlan_group, ipv6_nat=ipv6_nat,
+            vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, **_routing(raw, what),
         ))
     return result, underlays, gateways
+
+
+def _choice(raw, key, choices, what):
+    value = str(raw.get(key, choices[0]))
+    if value not in choices:
+        raise PlanError("%s.%s: %r must be one of %s" % (what, key, value, ", ".join(choices)))
+    return value
+
+
+def _routing(raw, what):
+    """routing, topology and degree: a sparse mesh only works when routes follow the links that are up."""
+    routing = _choice(raw, "routing", ROUTINGS, what)
+    topology = _choice(raw, "topology", TOPOLOGIES, what)
+    if topology == "sparse" and routing != "babel":
+        raise PlanError("%s: topology sparse needs routing babel (static routes cannot go around a missing "
+                        "link)" % what)
+    if "degree" in raw and topology != "sparse":
+        raise PlanError("%s.degree: only a sparse topology has a degree" % what)
+    degree = integer(raw.get("degree", 4), what + ".degree", *DEGREES)
+    if degree % 2:
+        raise PlanError("%s.degree: %d is odd; each node links to degree/2 successors on a ring" % (what, degree))
+    return {"routing": routing, "topology": topology, "degree": degree}
 
 
 def _ipv4_range(value, what):

@@ -20,6 +20,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanE
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import (
     exit_table,
     resource_macs,
+    router_id,
     uplink_mac,
     wireguard_ifname,
 )
@@ -29,6 +30,7 @@ PERSISTENT_KEEPALIVE = 25
 VXLAN_PORT = 4789
 DEFAULT_V6 = "::/0"
 DEFAULT_V4 = "0.0.0.0/0"
+ANY_SOURCE = (DEFAULT_V6, DEFAULT_V4)
 
 
 class Network(object):
@@ -115,15 +117,16 @@ def resource(w, node, views, hosts, ports, relaying):
     last = None
     own_ports, peer_ports = ports.own(), ports.towards()
     position = topology.index[node]
-    for j, (peer, link) in enumerate(zip(topology.members, topology.row(node))):
-        if link is None:
-            continue
+    babel = net.routing == "babel"
+    for j, peer, link in topology.neighbours(node):
         if link is not last:  # Links are shared by pairs of one shape: unpack each once, not per entry
             connection, family, a_dials_b, b_dials_a, mtu, relay = last = link
         if connection == "wireguard":
             entry = views[peer].copy()
             entry["mtu"] = mtu
             entry["listen_port"] = own_ports[j]
+            if babel:  # one peer per link: routing alone decides what goes through it
+                entry["allowed_ips"] = ANY_SOURCE
             if relay is not None:  # both dial the relay: the pair's a its first port, b the second
                 first = relaying[0][relay_key(node, peer) if position < j else relay_key(peer, node)]
                 entry["endpoint"] = hosts[relay][family] + str(relay_pair(first)[0 if position < j else 1])
@@ -150,12 +153,14 @@ def resource(w, node, views, hosts, ports, relaying):
     # A direct peer's own prefixes are routed from its `connected` entry;
     # `routes` holds what goes through a relay, and the default route.
     routes = []
-    if relays:
+    if babel:
+        pass  # babeld installs every route, learnt over the links that are up
+    elif relays:
         for other in net.members:
             if other != node and other not in interface_of:
                 hop = topology.relay(node, other)
                 _route_via(routes, interface_of[hop], w.link_local[hop], views[other]["prefixes"])
-    if node != exit_node:
+    if node != exit_node and not babel:
         hop = exit_node if exit_node in interface_of else topology.relay(node, exit_node)
         _route_via(routes, interface_of[hop], w.link_local[hop],
                    [DEFAULT_V6, DEFAULT_V4] if subnets_used and net.exit_ipv4 else [DEFAULT_V6])
@@ -183,6 +188,18 @@ def resource(w, node, views, hosts, ports, relaying):
         "connected": connected,
         "routes": routes,
         "relay": relaying[1],
+        "babel": _babel(w, node, connected, mine) if babel else None,
+    }
+
+
+def _babel(w, node, connected, mine):
+    """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
+    interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected}
+    return {
+        "router_id": router_id(w.net.netid, node),
+        "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
+        "announce": list(mine),
+        "exit": node == w.net.exit_node,
     }
 
 

@@ -25,7 +25,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import Ne
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import resource_names
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
 
-FORMAT = 2  # 2: relays, the relay ports of pairs linked through a relay
+FORMAT = 3  # 2: relays, the relay ports of pairs linked through a relay; 3: routing, topology, degree
 PORT_DIGITS = 4  # a listen port as 4 hex digits; 0000 where two members have no WireGuard link
 _UNDERLAY_FIELDS = Underlay._fields[1:]
 
@@ -41,6 +41,7 @@ def compact(networks, underlays, ports, exits, upstream_routes):
             "netid": net.netid, "tag": net.tag, "members": list(net.members), "exit": net.exit_node,
             "exit_ipv6": net.exit_ipv6, "exit_ipv4": net.exit_ipv4, "vxlan_group": net.vxlan_group,
             "ipv6_nat": net.ipv6_nat, "vni": w.vni, "block": w.block,
+            "routing": net.routing, "topology": net.topology, "degree": net.degree,
             "prefixes": w.prefixes, "subnets": w.subnets, "link_local": w.link_local, "public_keys": w.keys,
             "ports": pack_ports(net, ports),
             "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
@@ -56,9 +57,14 @@ def compact(networks, underlays, ports, exits, upstream_routes):
 
 
 def pack_ports(net, ports):
-    """{member: its listen port towards each member, in member order, as PORT_DIGITS hex digits each}."""
+    """{member: its listen port towards each member, in member order, as PORT_DIGITS hex digits each}.
+
+    A sparse network keeps {member: {peer: port}} instead: N*degree entries, not N^2 digits.
+    """
     netid, members = net.netid, net.members
     packed = {}
+    if net.topology == "sparse":
+        return {node: dict((ports.get(node) or {}).get(netid) or {}) for node in members}
     for node in members:
         mine = (ports.get(node) or {}).get(netid) or {}
         packed[node] = "".join("%04x" % mine.get(peer, 0) for peer in members)
@@ -84,6 +90,19 @@ class PortTable(object):
         return [int(packed[m][at:at + PORT_DIGITS], 16) for m in self.members]
 
 
+class SparsePortTable(object):
+    """PortTable's reads for a sparse network: by member index, only for the peers node links to."""
+
+    def __init__(self, ports, index, node):
+        self.ports, self.index, self.node = ports, index, node
+
+    def own(self):
+        return {self.index[peer]: port for peer, port in self.ports[self.node].items()}
+
+    def towards(self):
+        return {self.index[peer]: self.ports[peer][self.node] for peer in self.ports[self.node]}
+
+
 class Slicer(object):
     """Hosts' slices of one compact plan; each network is rebuilt once, however many hosts are sliced."""
 
@@ -107,7 +126,8 @@ class Slicer(object):
             members = record["members"]
             # the exit's allow-list, forwards and IPv4 range are rendered at plan time, into plan["exits"]
             net = Network(netid, record["tag"], members, record["exit"], record["exit_ipv6"], record["exit_ipv4"],
-                          None, (), (), record["vxlan_group"], record["ipv6_nat"])
+                          None, (), (), record["vxlan_group"], record["ipv6_nat"], record["routing"],
+                          record["topology"], record["degree"])
             underlays = {m: self.underlay(m) for m in members}
             w = render.Network(net, resource_names(net.tag), record["link_local"], record["prefixes"],
                                record["subnets"], record["vni"], record["block"], record["public_keys"],
@@ -123,7 +143,10 @@ class Slicer(object):
             if node not in record["prefixes"]:
                 continue
             w, views, hosts, duties = self.network(record)
-            ports = PortTable(record["ports"], record["members"], node, w.topology.index[node])
+            if record["topology"] == "sparse":
+                ports = SparsePortTable(record["ports"], w.topology.index, node)
+            else:
+                ports = PortTable(record["ports"], record["members"], node, w.topology.index[node])
             resources.append(render.resource(w, node, views, hosts, ports, (record["relays"], duties.get(node))))
         render.check_names(node, resources)
         return resources

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import sparse
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.hosts import MIN_LINK_MTU
 
@@ -75,6 +76,8 @@ class Topology(object):
     links[x][y]: the Link of a pair whose earlier member (in member order) has
     shape x and the later one shape y, or None when they do not link.
     mtu: the smallest link MTU, the MTU of the network's bridges.
+    A sparse network (sparse.py) links each member to a few peers only (adjacent), never through a
+    relay: its routing daemon finds the paths.
     """
 
     def __init__(self, net, underlays):
@@ -96,8 +99,14 @@ class Topology(object):
         self.shape_list = [self.shape_of[m] for m in self.members]
         self.links = self._links()
         self._relays = {}  # (shape, shape) -> the member routing between them at the tenant layer
-        self._choose_relays()
-        self._relay_udp()
+        self.adjacent = None  # {member: the peers it links to} in a sparse network; None: every peer it can
+        if net.topology == "sparse":
+            self.adjacent = sparse.neighbours(net.netid, self.members, underlays, net.degree,
+                                              lambda a, b: self.pair_link(a, b) is not None)
+            sparse.check_two_connected(net.netid, self.adjacent)
+        else:
+            self._choose_relays()
+            self._relay_udp()
         linked = [link for row in self.links for link in row if link is not None]
         self.mtu = min(link.mtu for link in linked) if linked else min(underlays[m].mtu for m in self.members)
 
@@ -128,6 +137,20 @@ class Topology(object):
         before = [links[x][mine] for x in range(len(links))]
         after = links[mine]
         return [before[x] for x in shapes[:i]] + [None] + [after[x] for x in shapes[i + 1:]]
+
+    def pair_link(self, a, b):
+        """The Link a and b would have (whoever comes first in member order), or None."""
+        if self.index[a] > self.index[b]:
+            a, b = b, a
+        return self.links[self.shape_of[a]][self.shape_of[b]]
+
+    def neighbours(self, node):
+        """(member index, peer, Link) of every peer node links to, in member order."""
+        if self.adjacent is None:
+            return ((j, peer, link) for j, (peer, link) in enumerate(zip(self.members, self.row(node)))
+                    if link is not None)
+        index = self.index
+        return ((index[peer], peer, self.pair_link(node, peer)) for peer in sorted(self.adjacent[node], key=index.get))
 
     def _shapes_linked(self, x, y):
         return self.links[x][y] is not None or self.links[y][x] is not None

@@ -45,6 +45,7 @@ def test_the_port_table_reads_back_what_was_packed(ports):
 
     class Net(object):
         netid = "net"
+        topology = "full"
     Net.members = members
     packed = slices.pack_ports(Net, table)
     for i, node in enumerate(members):

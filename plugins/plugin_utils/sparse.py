@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gridnet.tenant contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A sparse mesh: which members of a network link, each to a bounded number of peers.
+
+Members that can be dialled sit on a ring, ordered by a hash of (network,
+member); each links to the next degree/2 of them it can link to, so each has
+degree ring links. A ring of degree >= 2 is 2-connected: no single link or
+member cut it. A member behind NAT (nobody can dial it) links to the next
+max(2, degree/2) dialable members after its own place on the ring. Members of
+one L2 segment all stay neighbours (their VXLAN device is one anyway).
+
+The places never move: adding a member changes the links of the degree/2
+members before it and the degree/2 after it, and of the members behind NAT
+placed just before it; nothing is renumbered. The cost is O(N log N + N*degree).
+check_two_connected() verifies the result, so a network whose underlays
+cannot make it (say, only one member reachable from the others) is refused
+by the plan, not discovered at the first outage.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import digest_int
+
+SCAN = 4  # how many ring places per wanted link a member looks at for peers it can link to
+
+
+def ring_place(netid, member):
+    return digest_int("ring", netid, member)
+
+
+def neighbours(netid, members, underlays, degree, linkable):
+    """{member: set of members it links to}; linkable(a, b) says whether a and b can link directly."""
+    adjacent = {m: set() for m in members}
+
+    def join(a, b):
+        adjacent[a].add(b)
+        adjacent[b].add(a)
+
+    place = {m: ring_place(netid, m) for m in members}
+    ring = sorted((m for m in members if underlays[m].reachable), key=lambda m: (place[m], m))
+    half = degree // 2
+    for i, a in enumerate(ring):
+        _successors(ring, i + 1, half, a, linkable, join)
+    keys = [(place[m], m) for m in ring]
+    for hidden in sorted(m for m in members if not underlays[m].reachable):
+        _successors(ring, bisect.bisect(keys, (place[hidden], hidden)), max(2, half), hidden, linkable, join)
+    segments = {}
+    for m in members:
+        if underlays[m].segment is not None:
+            segments.setdefault(underlays[m].segment, []).append(m)
+    for group in segments.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if linkable(a, b):
+                    join(a, b)
+    return adjacent
+
+
+def _successors(ring, start, wanted, member, linkable, join):
+    """Link member to the first `wanted` members of the ring from `start` on that it can link to."""
+    found = 0
+    for step in range(min(len(ring), SCAN * wanted + 1)):
+        peer = ring[(start + step) % len(ring)]
+        if peer == member:
+            continue
+        if linkable(member, peer):
+            join(member, peer)
+            found += 1
+            if found == wanted:
+                return
+
+
+def check_two_connected(netid, adjacent):
+    """Refuse a graph that one link or one member can cut (Tarjan's articulation points, iteratively)."""
+    nodes = sorted(adjacent)
+    if len(nodes) < 3:
+        if len(nodes) == 2 and not adjacent[nodes[0]]:
+            raise PlanError("network %r: members %r and %r cannot link" % (netid, nodes[0], nodes[1]))
+        return
+    order, low, cut = {}, {}, set()
+    root = nodes[0]
+    order[root] = low[root] = 0
+    stack = [(root, None, iter(sorted(adjacent[root])))]
+    root_children = 0
+    while stack:
+        node, parent, peers = stack[-1]
+        advanced = False
+        for peer in peers:
+            if peer == parent:
+                continue
+            if peer in order:
+                low[node] = min(low[node], order[peer])
+                continue
+            order[peer] = low[peer] = len(order)
+            if node == root:
+                root_children += 1
+            stack.append((peer, node, iter(sorted(adjacent[peer]))))
+            advanced = True
+            break
+        if advanced:
+            continue
+        stack.pop()
+        if parent is not None:
+            low[parent] = min(low[parent], low[node])
+            if parent != root and low[node] >= order[parent]:
+                cut.add(parent)
+    if len(order) < len(nodes):
+        alone = sorted(set(nodes) - set(order))
+        raise PlanError("network %r: the sparse mesh leaves %s unconnected: no member it can link to (check the "
+                        "underlays: IP versions, reachable)" % (netid, ", ".join(alone[:5])))
+    if root_children > 1:
+        cut.add(root)
+    if cut:
+        raise PlanError("network %r: in the sparse mesh, losing %s would cut the network in two; it needs more "
+                        "members that others can dial, or a larger degree" % (netid, sorted(cut)[0]))

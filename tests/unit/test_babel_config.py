@@ -1,0 +1,67 @@
+"""babeld's configuration from a resource: what it says, what input it refuses, which changes go live."""
+
+import pytest
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel
+from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from inventory_factory import farm
+
+
+def babel_resource(node="gw1"):
+    networks, hostvars, groups, keys = farm(dc_nodes=3, segment_nodes=2)
+    networks[0]["routing"] = "babel"
+    return next(r for r in plan(networks, hostvars, groups, keys)["nodes"][node]["resources"])
+
+
+def test_the_exit_announces_its_prefixes_and_its_default_routes_and_nothing_else():
+    resource = babel_resource("gw1")
+    text = babel.config_text(resource)
+    assert "router-id %s\n" % resource["babel"]["router_id"] in text
+    assert "redistribute ip %s eq 64 allow\n" % resource["prefix"] in text
+    assert "redistribute ip %s eq 24 allow\n" % resource["ipv4"] in text
+    assert "redistribute ip ::/0 eq 0 proto 153 metric 128\n" in text
+    assert text.endswith("redistribute local deny\nredistribute deny\n")  # nothing else leaks out
+    tunnels = [line for line in text.splitlines() if line.startswith("interface ")]
+    assert len(tunnels) == len(resource["connected"]) and all("type tunnel hello-interval 1" in t for t in tunnels)
+
+
+def test_a_member_does_not_announce_default_routes_and_its_vxlan_is_wired():
+    resource = babel_resource("rack0")
+    text = babel.config_text(resource)
+    assert "::/0" not in text and "interface %s type wired" % resource["vxlan"]["name"] in text
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"router_id": "02:00\nredistribute"}, "router_id"),
+    ({"announce": ["2001:db8::/64 eq 64 allow\nredistribute"]}, "is not a prefix"),
+    ({"interfaces": [{"name": "wg0\nredistribute", "type": "tunnel"}]}, "babel interface"),
+    ({"interfaces": [{"name": "gtwabc", "type": "wireless"}]}, "type must be one of"),
+])
+def test_input_that_would_become_other_configuration_lines_is_refused(change, message):
+    resource = babel_resource()
+    resource["babel"] = dict(resource["babel"], **change)
+    with pytest.raises(InputError, match=message):
+        babel.validate(resource)
+
+
+def test_only_link_changes_go_live_anything_else_restarts():
+    resource = babel_resource()
+    have = babel.config_text(resource)
+    fewer = dict(resource, babel=dict(resource["babel"], interfaces=resource["babel"]["interfaces"][1:]))
+    gone = resource["babel"]["interfaces"][0]["name"]
+    assert babel._interface_delta(have, babel.config_text(fewer)) == ([], [gone])
+    added, removed = babel._interface_delta(babel.config_text(fewer), have)
+    assert [name for name, _line in added] == [gone] and removed == []
+    other = dict(resource, babel=dict(resource["babel"], announce=[resource["prefix"]]))
+    assert babel._interface_delta(have, babel.config_text(other)) is None
+    live = babel.changes(resource, {"config": have, "running": True}, babel.desired(fewer))
+    assert [c.text for c in live] == ["babeld in %s: stop speaking on %s" % (resource["namespace"], gone)]
+    restart = babel.changes(resource, {"config": have, "running": True}, babel.desired(other))
+    assert [c.text for c in restart] == ["restart babeld in %s with its new configuration" % resource["namespace"]]
+
+
+def test_a_node_without_babeld_is_refused_before_anything_changes(monkeypatch):
+    monkeypatch.setattr(babel, "BINARY", "no-such-babeld")
+    with pytest.raises(NodeError, match="apt install babeld"):
+        babel.check(babel_resource())
