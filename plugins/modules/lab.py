@@ -63,6 +63,20 @@ options:
     type: list
     elements: str
     default: []
+  cut:
+    description:
+      - Links to cut, each C(a:b) - node I(a) drops every UDP datagram to and from I(b)'s underlay addresses, in its
+        own underlay namespace (never inside a tenant network), so the link between them dies as a cable cut would
+        kill it. Name first the node that sees the other's configured address (the one behind NAT). Cuts stay until
+        mended; a rebooted node loses its own.
+    type: list
+    elements: str
+    default: []
+  mend:
+    description: Cuts to undo, each C(a:b) as it was given to O(cut).
+    type: list
+    elements: str
+    default: []
 requirements:
   - root; unshare and nsenter (util-linux), iproute2, nftables
 notes:
@@ -79,6 +93,12 @@ EXAMPLES = r"""
     topology: "{{ gridnet_lab_topology }}"
     networks: "{{ gridnet_lab_networks }}"
     python: "{{ ansible_playbook_python }}"
+
+- name: Cut the link between home1 and gw in the underlay, then mend it
+  gridnet.tenant.lab:
+    directory: "{{ lookup('env', 'HOME') }}/.local/state/gridnet-tenant/gridnet-lab"
+    topology: "{{ gridnet_lab_topology }}"
+    cut: ["home1:gw"]
 
 - name: Tear it down
   gridnet.tenant.lab:
@@ -102,6 +122,12 @@ rebooted:
   returned: state=present
   type: dict
   sample: {"home1": 52871}
+cuts:
+  description: The links cut now, as C(a:b).
+  returned: state=present
+  type: list
+  elements: str
+  sample: ["home1:gw"]
 stopped:
   description: The nodes whose anchors were stopped.
   returned: state=absent
@@ -117,7 +143,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab, lab_farm
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab, lab_cuts, lab_farm
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
 
 try:
@@ -140,6 +166,29 @@ def _read_state(directory):
         return {}
 
 
+def _cuts(module, topology, alive, recorded, rebooted):
+    """Apply the cuts asked for and the mends, and keep the list in the state file."""
+    nodes = set(alive)
+    try:
+        before = [lab_cuts.parse(c, nodes) for c in recorded.get("cuts") or [] if c.split(":")[0] not in rebooted]
+        wanted = [lab_cuts.parse(c, nodes) for c in module.params["cut"]]
+        mended = {lab_cuts.parse(c, nodes) for c in module.params["mend"]}
+    except lab.LabError as exc:
+        module.fail_json(msg=str(exc))
+    after = sorted((set(before) | set(wanted)) - mended)
+    now = ["%s:%s" % pair for pair in after]
+    if set(after) == set(before) and now == sorted(recorded.get("cuts") or []):
+        return {"changed": False, "now": now}
+    if not module.check_mode:
+        try:
+            lab_cuts.apply(topology, alive, before, after)
+        except lab.LabError as exc:
+            module.fail_json(msg="cutting links failed: %s" % exc)
+        state = dict(_read_state(module.params["directory"]), cuts=now)
+        _write(os.path.join(module.params["directory"], STATE_FILE), json.dumps(state, indent=1))
+    return {"changed": True, "now": now}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -151,6 +200,8 @@ def main():
             python=dict(type="str"),
             connection=dict(type="str", choices=["nsenter", "ssh"], default="nsenter"),
             reboot=dict(type="list", elements="str", default=[]),
+            cut=dict(type="list", elements="str", default=[]),
+            mend=dict(type="list", elements="str", default=[]),
         ),
         required_if=[("state", "present", ["topology"])],
         supports_check_mode=True,
@@ -195,6 +246,7 @@ def main():
             module.fail_json(msg="building the lab failed (tear it down with state=absent): %s" % exc)
         state["topology"] = topology
         record(alive)
+        recorded = dict(recorded, cuts=[])  # a new lab has no cuts
     rebooted = {}
     for node in module.params["reboot"]:
         if node not in alive:
@@ -208,6 +260,8 @@ def main():
             rebooted[node] = alive[node]
             _write(os.path.join(directory, STATE_FILE), json.dumps(dict(recorded, nodes=alive, topology=topology),
                                                                    indent=1))
+    cuts = _cuts(module, topology, alive, recorded, rebooted)
+    changed = changed or cuts["changed"]
     ssh_folder = os.path.join(directory, "ssh")
     if module.params["connection"] == "ssh" and not module.check_mode:
         lab_farm.ssh_setup(directory)
@@ -222,7 +276,7 @@ def main():
         changed = True
         if not module.check_mode:
             _write(path, text)
-    module.exit_json(changed=changed, nodes=alive, inventory=path, rebooted=rebooted)
+    module.exit_json(changed=changed, nodes=alive, inventory=path, rebooted=rebooted, cuts=cuts["now"])
 
 
 if __name__ == "__main__":

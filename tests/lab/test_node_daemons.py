@@ -5,7 +5,6 @@ lab's reboot kills the node's anchor (every process, namespace and /run of it)
 and boots a new one that keeps the node's /var/lib, as a real node keeps its disk.
 """
 
-import glob
 import json
 import os
 import time
@@ -15,8 +14,7 @@ import pytest
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
 import figures  # tests/support
-import labtools  # tests/support
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import workload
+from labtools import attach, first_answer, recorded  # tests/support
 
 
 @pytest.fixture(scope="module")
@@ -25,37 +23,6 @@ def daemons_lab(new_lab):
     farm.playbook("lab/up.yml", inventory=False)
     farm.playbook("site.yml")
     return farm
-
-
-def recorded(farm, node, netid="acme"):
-    """The node's own record of its resource in `netid`, read from the node's persistent /var/lib."""
-    pattern = os.path.join(farm.directory, "nodes", node, "var-lib", "gridnet-tenant", "state", "resource-*.json")
-    for path in glob.glob(pattern):
-        with open(path) as handle:
-            entry = json.load(handle)
-        if entry["plan"]["netid"] == netid:
-            return entry["plan"]
-    raise AssertionError("no record of %s on %s" % (netid, node))
-
-
-def attach(farm, node, deadline=60):
-    """The node's acme workload (made again when gone); waits for the bridge the agent makes after a boot."""
-    own = workload(recorded(farm, node))
-    pid = farm.pids()[node]
-    end = time.monotonic() + deadline
-    while lab.run(pid, ["ip", "link", "show", own["bridge"]], check=False).returncode != 0:
-        assert time.monotonic() < end, "bridge %s never came back on %s" % (own["bridge"], node)
-        time.sleep(0.05)
-    labtools.attach_workload(pid, own["name"], own["bridge"], own["mtu"], own["addresses"], own["gateways"])
-    return own["name"], own["addresses"][0].split("/")[0]
-
-
-def first_answer(farm, node, name, address, deadline=60):
-    """Monotonic time of the first ping from workload `name` of `node` that `address` answers."""
-    end = time.monotonic() + deadline
-    while not labtools.ping(farm.pids()[node], name, address, timeout=0.2):
-        assert time.monotonic() < end, "%s never answered %s on %s" % (address, name, node)
-    return time.monotonic()
 
 
 def uptime_at_start(pid):

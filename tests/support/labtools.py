@@ -3,14 +3,17 @@
 Only tests use these; the product's lab (plugins/module_utils/lab.py) keeps what builds and tears down a lab.
 """
 
+import glob
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import workload
 from ansible_collections.gridnet.tenant.plugins.module_utils.lab import LabError, run
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import workload as planned_workload
 
 
 def run_module(pid, name, args, collections_path, check=False, prelude=None):
@@ -130,3 +133,36 @@ def probe(pid, workload, proto, address, port, timeout=3):
     result = run(pid, _in_workload(workload, [sys.executable, "-c", _PROBE, proto, address, str(port), str(timeout)]),
                  check=False)
     return result.stdout.strip() or None
+
+
+# ---------------------------------------------------------------- a lab farm's nodes (tests/lab)
+
+def recorded(farm, node, netid="acme"):
+    """The node's own record of its resource in `netid`, read from the node's persistent /var/lib."""
+    pattern = os.path.join(farm.directory, "nodes", node, "var-lib", "gridnet-tenant", "state", "resource-*.json")
+    for path in glob.glob(pattern):
+        with open(path) as handle:
+            entry = json.load(handle)
+        if entry["plan"]["netid"] == netid:
+            return entry["plan"]
+    raise AssertionError("no record of %s on %s" % (netid, node))
+
+
+def attach(farm, node, deadline=60, netid="acme"):
+    """The node's workload in netid (made again when gone); waits for the bridge the agent makes after a boot."""
+    own = planned_workload(recorded(farm, node, netid))
+    pid = farm.pids()[node]
+    end = time.monotonic() + deadline
+    while run(pid, ["ip", "link", "show", own["bridge"]], check=False).returncode != 0:
+        assert time.monotonic() < end, "bridge %s never came back on %s" % (own["bridge"], node)
+        time.sleep(0.05)
+    attach_workload(pid, own["name"], own["bridge"], own["mtu"], own["addresses"], own["gateways"])
+    return own["name"], own["addresses"][0].split("/")[0]
+
+
+def first_answer(farm, node, name, address, deadline=60):
+    """Monotonic time of the first ping from workload `name` of `node` that `address` answers."""
+    end = time.monotonic() + deadline
+    while not ping(farm.pids()[node], name, address, timeout=0.2):
+        assert time.monotonic() < end, "%s never answered %s on %s" % (address, name, node)
+    return time.monotonic()

@@ -1,0 +1,137 @@
+"""The default lab with routing: babel: green, idempotent, no static route, healing when links are cut.
+
+Links are cut in the underlay (the lab's cut: UDP dropped in a node's own
+namespace) while a workload pings another ten times a second; the outage is
+the longest run of unanswered pings.
+"""
+
+import json
+import re
+import threading
+import time
+
+import pytest
+
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+
+import figures  # tests/support
+from labtools import attach, first_answer, recorded  # tests/support
+
+INTERVAL = 0.1
+
+
+@pytest.fixture(scope="module")
+def babel_lab(new_lab):
+    farm = new_lab("gridnet-babel")
+    farm.networks = [dict(n, routing="babel") for n in farm.networks]
+    farm.playbook("lab/up.yml", inventory=False)
+    first = farm.playbook("site.yml")
+    return farm, first
+
+
+def babel_view(farm, node, netid="acme"):
+    namespace = recorded(farm, node, netid)["namespace"]
+    return next(r for r in farm.module(node, "network_resource_info")["resources"] if r["namespace"] == namespace)
+
+
+def installed_via(farm, node, peer, netid="acme"):
+    """The interface node's babeld routes peer's /64 over, or None."""
+    prefix = recorded(farm, peer, netid)["prefix"]
+    routes = babel_view(farm, node, netid)["babel"]["routes"]
+    return next((r["if"] for r in routes if r["prefix"] == prefix and r["installed"] == "yes"), None)
+
+
+def link_to(farm, node, peer, netid="acme"):
+    return next(c["interface"] for c in recorded(farm, node, netid)["connected"] if c["peer"] == peer)
+
+
+def wait_for(condition, deadline, what):
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < deadline, "%s: not within %d s" % (what, deadline)
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def cut(farm, pair, undo=False):
+    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_mend" if undo else "gridnet_lab_cut": [pair]}),
+                  inventory=False)
+
+
+def test_the_default_lab_on_babel_is_green_idempotent_and_has_no_static_route(babel_lab):
+    farm, first = babel_lab
+    assert sum(first.changed.values()) > 0
+    assert farm.playbook("site.yml").changed == {h: 0 for h in first.changed}
+    verified = farm.playbook("verify.yml")
+    assert "353 probes, 353 as expected" in verified.stdout, verified.stdout[-3000:]
+    for node in ("dc1", "dc2", "gw", "home1", "home2", "rack1", "rack2"):
+        for entry in farm.module(node, "network_resource_info")["resources"]:
+            assert entry["routes"] == {}, (node, entry["routes"])  # no route of ours: babeld's only
+            assert entry["babel"]["running"], node
+            assert all(n["reach"] != "0000" for n in entry["babel"]["neighbours"])
+            assert any(r["origin"] == "local" for r in entry["babel"]["routes"])
+            for link in entry["wireguard"].values():
+                assert sorted(link["peer"]["allowed_ips"]) == ["0.0.0.0/0", "::/0"]
+
+
+def pinging(farm, node, name, address, seconds):
+    """A thread pinging address from workload name every INTERVAL s; .result holds the replies' icmp_seq."""
+    holder = threading.Thread(target=lambda: setattr(holder, "result", lab.run(
+        farm.pids()[node], ["ip", "netns", "exec", name, "ping", "-n", "-i", str(INTERVAL), "-w", str(seconds),
+                            address], check=False).stdout))
+    holder.start()
+    return holder
+
+
+def outage(text):
+    seqs = sorted(int(s) for s in re.findall(r"icmp_seq=(\d+)", text))
+    assert seqs, "no ping was answered"
+    return max([b - a - 1 for a, b in zip(seqs, seqs[1:])] + [0]) * INTERVAL
+
+
+@pytest.mark.parametrize("source, target, pair", [
+    ("dc1", "dc2", "dc1:dc2"),     # the two workloads' direct link
+    ("home1", "home2", "home1:gw"),  # the relay (the exit) loses its link to one of two nodes behind NAT
+])
+def test_traffic_goes_around_a_cut_link_and_comes_back(babel_lab, source, target, pair):
+    farm, _unused = babel_lab
+    name, _unused = attach(farm, source)
+    _unused, address = attach(farm, target)
+    first_answer(farm, source, name, address)
+    direct = link_to(farm, source, target)
+    wait_for(lambda: installed_via(farm, source, target) == direct, 90, "%s's route to %s over %s" % (
+        source, target, direct))
+    ping = pinging(farm, source, name, address, 20)
+    time.sleep(3)
+    cut(farm, pair)
+    time.sleep(10)
+    around = installed_via(farm, source, target)
+    cut(farm, pair, undo=True)
+    ping.join()
+    lost = outage(ping.result)
+    back = wait_for(lambda: installed_via(farm, source, target) == direct, 90, "the direct path back")
+    figures.report("babel, %s -> %s with link %s cut in the underlay: outage %.1f s (target < 5 s); while cut the "
+                   "route went over %s; the direct path was back %.0f s after the mend"
+                   % (source, target, pair, lost, around, back))
+    assert around not in (None, direct)
+    assert lost < 5
+
+
+def test_a_killed_babeld_is_restarted_by_the_agent(babel_lab):
+    farm, _unused = babel_lab
+    namespace = recorded(farm, "dc1")["namespace"]
+    pid = farm.pids()["dc1"]
+    path = "/run/gridnet-tenant/babel/%s.pid" % namespace
+    daemon = lab.run(pid, ["cat", path]).stdout.strip()
+    lab.run(pid, ["kill", "-KILL", daemon])
+    killed = time.monotonic()
+
+    def restarted():
+        now = lab.run(pid, ["cat", path], check=False).stdout.strip()
+        return now not in ("", daemon) and babel_view(farm, "dc1")["babel"]["running"]
+    wait_for(restarted, 30, "babeld restarted on dc1")
+    name, _unused = attach(farm, "dc1")
+    _unused, address = attach(farm, "rack1")
+    back = first_answer(farm, "dc1", name, address) - killed
+    figures.report("babeld SIGKILLed on dc1: restarted by the node agent, traffic back after %.1f s" % back)
+    assert farm.playbook("site.yml").changed["dc1"] == 0
