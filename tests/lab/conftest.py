@@ -32,6 +32,7 @@ class Lab(object):
                         ANSIBLE_NOCOLOR="1", PYTHONPATH="", GRIDNET_LAB_NAME=self.name, GRIDNET_LAB_DIR=directory,
                         ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
         self.networks = TOPOLOGY["gridnet_lab_networks"]
+        self.topology = None  # None: playbooks/lab/topology.yml's gridnet_lab_topology
 
     @property
     def inventory(self):
@@ -44,7 +45,10 @@ class Lab(object):
 
     def playbook(self, path, *extra, inventory=True, check=True):
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
-            yaml.safe_dump({"gridnet_tenant_networks": self.networks, "gridnet_lab_networks": self.networks}, handle)
+            given = {"gridnet_tenant_networks": self.networks, "gridnet_lab_networks": self.networks}
+            if self.topology:
+                given["gridnet_lab_topology"] = self.topology
+            yaml.safe_dump(given, handle)
         argv = [os.path.join(BIN, "ansible-playbook")] + (["-i", self.inventory] if inventory else [])
         argv += [os.path.join(ROOT, "playbooks", path), "-e", "@" + handle.name] + list(extra)
         try:

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
 import figures  # tests/support
-from labtools import attach, first_answer, recorded  # tests/support
+from labtools import attach, babel_view, first_answer, installed_via, link_to, recorded  # tests/support
 
 INTERVAL = 0.1
 
@@ -27,22 +27,6 @@ def babel_lab(new_lab):
     farm.playbook("lab/up.yml", inventory=False)
     first = farm.playbook("site.yml")
     return farm, first
-
-
-def babel_view(farm, node, netid="acme"):
-    namespace = recorded(farm, node, netid)["namespace"]
-    return next(r for r in farm.module(node, "network_resource_info")["resources"] if r["namespace"] == namespace)
-
-
-def installed_via(farm, node, peer, netid="acme"):
-    """The interface node's babeld routes peer's /64 over, or None."""
-    prefix = recorded(farm, peer, netid)["prefix"]
-    routes = babel_view(farm, node, netid)["babel"]["routes"]
-    return next((r["if"] for r in routes if r["prefix"] == prefix and r["installed"] == "yes"), None)
-
-
-def link_to(farm, node, peer, netid="acme"):
-    return next(c["interface"] for c in recorded(farm, node, netid)["connected"] if c["peer"] == peer)
 
 
 def wait_for(condition, deadline, what):

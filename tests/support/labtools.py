@@ -166,3 +166,21 @@ def first_answer(farm, node, name, address, deadline=60):
     while not ping(farm.pids()[node], name, address, timeout=0.2):
         assert time.monotonic() < end, "%s never answered %s on %s" % (address, name, node)
     return time.monotonic()
+
+
+def babel_view(farm, node, netid="acme"):
+    """node's resource in netid as network_resource_info reports it (with babeld's neighbours and routes)."""
+    namespace = recorded(farm, node, netid)["namespace"]
+    return next(r for r in farm.module(node, "network_resource_info")["resources"] if r["namespace"] == namespace)
+
+
+def installed_via(farm, node, peer, netid="acme"):
+    """The interface node's babeld routes peer's /64 over, or None."""
+    prefix = recorded(farm, peer, netid)["prefix"]
+    routes = babel_view(farm, node, netid)["babel"]["routes"]
+    return next((r["if"] for r in routes if r["prefix"] == prefix and r["installed"] == "yes"), None)
+
+
+def link_to(farm, node, peer, netid="acme"):
+    """The interface of node's link to peer in netid."""
+    return next(c["interface"] for c in recorded(farm, node, netid)["connected"] if c["peer"] == peer)

@@ -1,0 +1,93 @@
+"""A sparse Babel network of 25 lab nodes (degree 4): converged, verified, and verified again with links cut.
+
+The lab's default topology grows 18 more datacenter nodes; the network
+mixes them with the IPv6-only rack pair (one L2 segment: VXLAN), the two
+nodes behind NAT and the exit, and shares nodes with the default lab's static
+network globex (isolation is probed both ways).
+"""
+
+import json
+import os
+import random
+import re
+import time
+
+import pytest
+import yaml
+
+import figures  # tests/support
+from labtools import installed_via, link_to, recorded  # tests/support
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXTRA_DC = range(3, 21)
+DEGREE = 4
+CUTS = 3
+SEED = 24
+
+
+@pytest.fixture(scope="module")
+def sparse_lab(new_lab):
+    farm = new_lab("gridnet-sparse")
+    with open(os.path.join(ROOT, "playbooks", "lab", "topology.yml")) as handle:
+        topology = yaml.safe_load(handle)["gridnet_lab_topology"]
+    for i in EXTRA_DC:
+        name = "dc%d" % i
+        topology["segments"]["dc"]["attach"][name] = 10 + i
+        underlay = {"ipv6": "2001:db8:10::%d" % (10 + i), "ipv4": "192.0.2.%d" % (10 + i)}
+        topology["hosts"][name] = {"gridnet_tenant_underlay": underlay}
+    farm.topology = topology
+    members = sorted(["dc1", "dc2", "gw", "rack1", "rack2", "home1", "home2"] + ["dc%d" % i for i in EXTRA_DC])
+    globex = next(n for n in farm.networks if n["netid"] == "globex")
+    farm.networks = [
+        {"netid": "grid", "members": members, "routing": "babel", "topology": "sparse", "degree": DEGREE,
+         "exit": {"node": "gw", "ipv6": "2001:db8:ff::30/64", "ipv4": "203.0.113.30/24"},
+         "ipv4_range": "10.80.0.0/16"},
+        globex,
+    ]
+    farm.playbook("lab/up.yml", inventory=False)
+    farm.members = members
+    return farm
+
+
+def verified(farm):
+    result = farm.playbook("verify.yml", check=False)
+    found = re.search(r"(\d+) probes, (\d+) as expected", result.stdout)
+    assert found, result.stdout[-3000:]
+    return int(found.group(1)), int(found.group(2)), result
+
+
+def test_a_sparse_network_of_25_nodes_converges_verifies_and_survives_cut_links(sparse_lab):
+    farm = sparse_lab
+    started = time.monotonic()
+    first = farm.playbook("site.yml")
+    converge = time.monotonic() - started
+    assert farm.playbook("site.yml").changed == {h: 0 for h in first.changed}
+    total, good, result = verified(farm)
+    assert good == total, result.stdout[-4000:]
+    assert re.search(r"grid -> globex: 0 of \d+ answered", result.stdout)
+
+    hidden = {"home1", "home2"}
+    segment = {"rack1", "rack2"}
+    peers = {node: {c["peer"] for c in recorded(farm, node, "grid")["connected"]} for node in farm.members}
+    for node, mine in peers.items():
+        bound = DEGREE + len(mine & segment - {node}) + len(mine & hidden if node not in hidden else set())
+        assert len(mine) <= bound, (node, sorted(mine))
+    links = sorted({tuple(sorted((a, b))) for a in peers for b in peers[a]})
+    counts = sorted(len(p) for p in peers.values())
+    figures.report("sparse network of %d nodes, degree %d: %d links (a full mesh: %d), links per node %d-%d; "
+                   "first converge %.0f s; verify: %d of %d probes as expected"
+                   % (len(peers), DEGREE, len(links), len(peers) * (len(peers) - 1) // 2, counts[0], counts[-1],
+                      converge, good, total))
+
+    for a, b in random.Random(SEED).sample(links, CUTS):
+        pair = "%s:%s" % ((b, a) if b in hidden else (a, b))
+        farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_cut": [pair]}), inventory=False)
+        time.sleep(8)  # two or three missed hellos, and the updates that follow
+        total, good, result = verified(farm)
+        around = installed_via(farm, a, b, "grid")
+        farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_mend": [pair]}), inventory=False)
+        assert around not in (None, link_to(farm, a, b, "grid")), "the cut link %s still carries %s -> %s" % (
+            pair, a, b)
+        figures.report("sparse network, link %s cut (random sample, seed %d): %d of %d probes as expected"
+                       % (pair, SEED, good, total))
+        assert good == total, result.stdout[-4000:]
