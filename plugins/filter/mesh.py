@@ -27,7 +27,7 @@ def networks_of(networks, node, hostvars, groups=None):
     """Netids of the networks `node` is a member (or the exit) of: what the key step needs before any plan."""
     return sorted(
         str(net["netid"]) for net in networks
-        if node == (net.get("exit") or {}).get("node")
+        if node in [(e or {}).get("node") for e in [net.get("exit")] + list(net.get("exits") or [])]
         or node in inventory.resolve_members(net.get("netid"), net.get("members"), hostvars, groups))
 
 

@@ -36,7 +36,6 @@ BINARY = "babeld"
 # Tunnels: a hello a second, so a dead link is noticed after two missed hellos (~2-3 s), RTT in the
 # metric (babeld's tunnel defaults: 10-120 ms adds 0-96). VXLAN neighbours share an L2 segment: wired.
 HELLO_INTERVAL = {"tunnel": 1, "wired": 1}
-EXIT_DEFAULT_METRIC = 128
 ROUTER_ID = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){7}$")
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
@@ -60,10 +59,10 @@ def config_text(resource):
     lines += [interface_line(entry) for entry in babel["interfaces"]]
     for prefix in babel["announce"]:
         lines.append("redistribute ip %s eq %s allow" % (prefix, prefix.split("/")[1]))
-    if babel["exit"]:  # the exit's own default routes (exit_gateway.py), with their protocol
+    if babel.get("default_metric") is not None:  # an exit's own default routes (exit_gateway.py), by protocol
         for default in ("::/0", "0.0.0.0/0"):
             lines.append("redistribute ip %s eq 0 proto %d metric %d"
-                         % (default, rules.EXIT_ROUTE_PROTO, EXIT_DEFAULT_METRIC))
+                         % (default, rules.EXIT_ROUTE_PROTO, int(babel["default_metric"])))
     lines += ["redistribute local deny", "redistribute deny"]
     return "\n".join(lines) + "\n"
 
@@ -258,6 +257,9 @@ def validate(resource):
         if entry.get("type") not in HELLO_INTERVAL:
             raise InputError("babel interface %s: type must be one of %s" % (entry.get("name"),
                                                                              ", ".join(sorted(HELLO_INTERVAL))))
+    metric = babel.get("default_metric")
+    if metric is not None and (isinstance(metric, bool) or not isinstance(metric, int) or not 0 < metric < 0xFFFF):
+        raise InputError("resource babel.default_metric must be a number of 1-65534 or null")
     for prefix in babel.get("announce") or []:
         try:
             ipaddress.ip_network(str(prefix))

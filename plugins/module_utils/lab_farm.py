@@ -117,7 +117,12 @@ def _build_routers(topology, pids):
                 add_address(router, bridge, _host(segment[family], 1))
         if segment["router"] not in routers:
             routers.add(segment["router"])
-            run(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1"])
+            # a route whose link lost its carrier (its only node gone: a dead exit's uplink) is not used, as a
+            # real router stops using a dead next hop (docs/routing.md, exit failover)
+            run(router, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1",
+                         "net.ipv6.conf.all.ignore_routes_with_linkdown=1",
+                         "net.ipv6.conf.default.ignore_routes_with_linkdown=1",
+                         "net.ipv4.conf.all.ignore_routes_with_linkdown=1"])
             # a segment is a switch: where the machine loads br_netfilter (Docker does), bridged frames would
             # go through the router's IP firewall hooks and cost the lab's underlay a quarter of a tunnel's
             # throughput (benchmarks/dataplane_benchmark.py); -e: no such keys without br_netfilter

@@ -27,15 +27,13 @@ def route(via, dev=None, metric=None):
     return {k: v for k, v in zip(FIELDS, (via, dev, metric)) if v is not None}
 
 
-def read(ipr, proto, fields=("via", "dev"), prefixes_only=False):
+def read(ipr, proto, fields=("via", "dev")):
     """{dst: record} of every IPv6 and IPv4 route of protocol `proto` (defaults as ::/0 and 0.0.0.0/0)."""
     names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()} if "dev" in fields else {}
     found = {}
     for family, default in DEFAULTS.items():
         for entry in ipr.get_routes(family=family, proto=proto):
             dst = entry.get_attr("RTA_DST")
-            if dst is None and prefixes_only:
-                continue
             via = entry.get_attr("RTA_VIA")
             values = {"via": entry.get_attr("RTA_GATEWAY") or (via["addr"] if via else None),
                       "dev": names.get(entry.get_attr("RTA_OIF"), "?"),
@@ -45,7 +43,8 @@ def read(ipr, proto, fields=("via", "dev"), prefixes_only=False):
 
 
 def write(ipr, command, dst, record, proto):
-    """`ip route replace|del` of one record."""
+    """`ip route replace|del` of one record; dst may be a key "PREFIX metric N" (one of several routes to PREFIX)."""
+    dst = dst.split(" ", 1)[0]
     if command == "del" and "dev" in record and not ipr.link_lookup(ifname=record["dev"]):
         return  # went with its link
     options = {"dst": dst, "proto": proto}

@@ -33,11 +33,41 @@ def desired_routes(wanted_routes):
             raise InputError("%s: %s" % (what, exc))
         if prefix.version != via.version:
             raise InputError("%s: %s and next hop %s are not of one IP version" % (what, prefix, via))
-        if str(prefix) in wanted and wanted[str(prefix)]["via"] != str(via):
-            raise InputError("%s: %s is routed twice, via %s and via %s"
-                             % (what, prefix, wanted[str(prefix)]["via"], via))
-        wanted[str(prefix)] = routes.route(str(via))
+        metric = route.get("metric")
+        if metric is not None and (isinstance(metric, bool) or not isinstance(metric, int) or metric < 0):
+            raise InputError("%s: metric %r is not a number" % (what, metric))
+        key = route_key(str(prefix), metric)
+        if key in wanted and wanted[key]["via"] != str(via):
+            raise InputError("%s: %s is routed twice, via %s and via %s" % (what, key, wanted[key]["via"], via))
+        wanted[key] = routes.route(str(via), metric=metric)
+    plain = {key for key in wanted if " " not in key}
+    both = sorted(key.split(" ")[0] for key in wanted if " " in key and key.split(" ")[0] in plain)
+    if both:
+        raise InputError("%s is routed with and without a metric: give every route to it a metric" % both[0])
     return dict(sorted(wanted.items()))
+
+
+def route_key(prefix, metric):
+    """A route's key: its prefix, or "PREFIX metric N" when several routes (one per exit) go to one prefix."""
+    return prefix if metric is None else "%s metric %d" % (prefix, metric)
+
+
+def read_routes(ipr, wanted):
+    """Our routes keyed as `wanted` keys them: by prefix, or by prefix and metric where wanted gives metrics
+    (and for a second route to one prefix)."""
+    found = {}
+    with_metrics = {key.split(" ")[0] for key in wanted if " " in key}
+    for family in routes.DEFAULTS:
+        for entry in ipr.get_routes(family=family, proto=rules.ROUTE_PROTO):
+            if entry.get_attr("RTA_DST") is None:
+                continue
+            prefix = "%s/%d" % (entry.get_attr("RTA_DST"), entry["dst_len"])
+            via, metric = entry.get_attr("RTA_GATEWAY"), entry.get_attr("RTA_PRIORITY") or 0
+            if prefix not in with_metrics and prefix not in found:
+                found[prefix] = routes.route(via)
+            else:
+                found[route_key(prefix, metric)] = routes.route(via, metric=metric)
+    return dict(sorted(found.items()))
 
 
 class UpstreamRoutes(shape.Target):
@@ -52,7 +82,7 @@ class UpstreamRoutes(shape.Target):
         return {"routes": self.wanted}
 
     def read(self):
-        return {"routes": routes.read(self.ipr, rules.ROUTE_PROTO, fields=("via",), prefixes_only=True)}
+        return {"routes": read_routes(self.ipr, self.wanted)}
 
     def changes(self, desired, actual):
         return routes.changes(lambda: self.ipr, actual["routes"], desired["routes"], rules.ROUTE_PROTO)

@@ -18,7 +18,11 @@ extends_documentation_fragment:
   - gridnet.tenant.attributes
 options:
   routes:
-    description: Items of C(plan.upstream_routes) (C(prefix) and C(via); other keys are ignored). An empty list removes every route this module made.
+    description:
+      - Items of C(plan.upstream_routes) (C(prefix), C(via), and C(metric) when a network has several exits; other keys
+        are ignored). An empty list removes every route this module made.
+      - A prefix routed through several exits has one route per exit, each with its own C(metric) (the preferred exit's
+        is the lowest); the router must stop using a dead exit's route by itself (docs/routing.md, exit failover).
     type: list
     elements: dict
     required: true
@@ -45,7 +49,8 @@ changes:
   elements: str
   sample: ["route 2001:db8:100::/48 via 2001:db8:ff::10"]
 routes:
-  description: The routes of protocol 152 after the run, prefix to C(via ADDRESS).
+  description: The routes of protocol 152 after the run, prefix (C(PREFIX metric N) for one of several routes to a
+    prefix) to C(via ADDRESS).
   returned: always
   type: dict
   sample: {"2001:db8:100::/48": "via 2001:db8:ff::10"}

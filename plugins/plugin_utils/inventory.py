@@ -47,9 +47,10 @@ Inventory = namedtuple("Inventory", "networks underlays gateways keys")
 Network = namedtuple(
     "Network",
     "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat "
-    "routing topology degree",
-    defaults=("static", "full", 4),
+    "routing topology degree backup_exits",
+    defaults=("static", "full", 4, ()),
 )
+# backup_exits: ((node, uplink ipv6, uplink ipv4), ...) after exit_node, in order of preference
 ROUTINGS = ("static", "babel")
 TOPOLOGIES = ("full", "sparse")
 DEGREES = (2, 32)  # even: a node links to degree/2 successors on the ring and degree/2 predecessors link to it
@@ -58,7 +59,7 @@ Allow = namedtuple("Allow", "what prefix node proto port")
 # ipv4_dnat entry: to (an address) or node + host (the host-th address of the node's /24)
 Forward = namedtuple("Forward", "what proto port to node host to_port")
 
-_NETWORK_KEYS = {"netid", "tag", "members", "exit", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
+_NETWORK_KEYS = {"netid", "tag", "members", "exit", "exits", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
                  "ipv6_nat", "routing", "topology", "degree"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 
@@ -115,33 +116,19 @@ def read_networks(networks, hostvars, groups=None):
             raise PlanError("networks %r and %r have the same tag %r; set tag on one of them" % (tags[tag], netid, tag))
         tags[tag] = netid
         members = resolve_members(netid, raw.get("members"), hostvars, groups)
-        exit_conf = mapping(raw.get("exit") or {}, what + ".exit")
-        known_keys(exit_conf, _EXIT_KEYS, what + ".exit")
-        exit_node = exit_conf.get("node")
-        if not exit_node:
-            raise PlanError("%s: exit.node is required" % what)
-        if exit_node not in hostvars:
-            raise PlanError("%s: exit node %r is not a host of the inventory" % (what, exit_node))
-        if exit_node not in members:
-            members = sorted(set(members) | {exit_node})
+        exits = _exit_entries(raw, what, hostvars)
+        members = sorted(set(members) | {node for node, _unused in exits})
         for node in members:
             if node not in underlays:
                 underlays[node] = read_underlay(node, hostvars)
-        if exit_node not in gateways:
-            gateways[exit_node] = read_exit_gateway(exit_node, hostvars)
+        exits = [_exit(conf, where, node, hostvars, underlays, gateways) for node, (conf, where) in exits]
+        (exit_node, exit_ipv6, exit_ipv4), backup_exits = exits[0], tuple(exits[1:])
         gateway = gateways[exit_node]
-        if not underlays[exit_node].reachable:
-            raise PlanError("%s: exit node %r is not reachable (reachable: false); an exit must accept connections"
-                            % (what, exit_node))
-        if not exit_conf.get("ipv6"):
-            raise PlanError("%s: exit.ipv6 (the network's uplink address, address/len) is required" % what)
-        exit_ipv6 = _uplink_address(exit_conf.get("ipv6"), gateway.ipv6_gateway, 6, what + ".exit.ipv6")
-        exit_ipv4 = _uplink_address(exit_conf.get("ipv4"), gateway.ipv4_gateway, 4, what + ".exit.ipv4")
         ipv4_range = _ipv4_range(raw.get("ipv4_range"), what)
         if raw.get("ipv4_dnat") and ipv4_range is None:
             raise PlanError("%s: ipv4_dnat needs ipv4_range (port forwards go to private IPv4 workloads)" % what)
-        if raw.get("ipv4_dnat") and exit_ipv4 is None:
-            raise PlanError("%s: ipv4_dnat needs exit.ipv4 (the address the forwards listen on)" % what)
+        if raw.get("ipv4_dnat") and any(ipv4 is None for _node, _ipv6, ipv4 in exits):
+            raise PlanError("%s: ipv4_dnat needs exit.ipv4 on every exit (the address the forwards listen on)" % what)
         vxlan_group = None
         if raw.get("vxlan_group"):
             group = parse_address(raw["vxlan_group"], what + ".vxlan_group")
@@ -157,9 +144,51 @@ def read_networks(networks, hostvars, groups=None):
             exit_ipv6=exit_ipv6, exit_ipv4=exit_ipv4, ipv4_range=ipv4_range,
             ipv6_allow=_allow_list(raw.get("ipv6_allow"), what, members),
             ipv4_dnat=_forwards(raw.get("ipv4_dnat"), what, members),
-            vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, **_routing(raw, what),
+            vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, backup_exits=backup_exits, **_routing(raw, what),
         ))
+        if backup_exits and result[-1].routing != "babel":
+            raise PlanError("%s: several exits need routing babel (static routes cannot fail over)" % what)
     return result, underlays, gateways
+
+
+def _exit_entries(raw, what, hostvars):
+    """[(node, (its entry, its name in errors))]: `exit`, or `exits` (two or more, the preferred first)."""
+    if "exits" in raw:
+        if "exit" in raw:
+            raise PlanError("%s: give exit or exits, not both" % what)
+        entries = sequence(raw["exits"], what + ".exits")
+        if len(entries) < 2:
+            raise PlanError("%s.exits: give two or more (one is `exit`)" % what)
+        places = [(mapping(e, "%s.exits[%d]" % (what, i)), "%s.exits[%d]" % (what, i)) for i, e in enumerate(entries)]
+    else:
+        places = [(mapping(raw.get("exit") or {}, what + ".exit"), what + ".exit")]
+    result, seen = [], set()
+    for conf, where in places:
+        known_keys(conf, _EXIT_KEYS, where)
+        node = conf.get("node")
+        if not node:
+            raise PlanError("%s.node is required" % where)
+        if node not in hostvars:
+            raise PlanError("%s: exit node %r is not a host of the inventory" % (where, node))
+        if node in seen:
+            raise PlanError("%s: %r is already an exit of the network" % (where, node))
+        seen.add(node)
+        result.append((node, (conf, where)))
+    return result
+
+
+def _exit(conf, where, node, hostvars, underlays, gateways):
+    """(node, uplink IPv6, uplink IPv4 or None) of one exit, checked against the node's exit gateway."""
+    if node not in gateways:
+        gateways[node] = read_exit_gateway(node, hostvars)
+    gateway = gateways[node]
+    if not underlays[node].reachable:
+        raise PlanError("%s: exit node %r is not reachable (reachable: false); an exit must accept connections"
+                        % (where, node))
+    if not conf.get("ipv6"):
+        raise PlanError("%s.ipv6 (the network's uplink address, address/len) is required" % where)
+    return (node, _uplink_address(conf.get("ipv6"), gateway.ipv6_gateway, 6, where + ".ipv6"),
+            _uplink_address(conf.get("ipv4"), gateway.ipv4_gateway, 4, where + ".ipv4"))
 
 
 def _choice(raw, key, choices, what):

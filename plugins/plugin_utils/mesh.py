@@ -10,7 +10,8 @@ The stages, each in its own file:
   inventory.py   read and check the input once, into typed records
   allocation.py  blocks, /64s and /24s, VXLAN ids, listen ports
   topology.py    which pairs link and how (connection, family, MTU), relays
-  render.py      each member's network resource, each network's exit
+  render.py      each member's network resource
+  exits.py       each network's exits, and the upstream routes to them
   slices.py      the compact plan a run keeps, and each host's slice of it
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import allocation, render
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import exits as exit_plans
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import read_inventory
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import link_local, resource_names
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import Slicer, compact, materialised
@@ -50,11 +52,11 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
         render.check_link_names(w)
         rendered.append(w)
     ports = allocation.assign_ports([w.topology for w in rendered], underlays, assignments.get("ports"))
-    exits = [render.exit_entry(w, gateways[w.net.exit_node]) for w in rendered]
-    upstream_routes = [
-        {"netid": e["netid"], "prefix": e["block"], "via": e["gateway_address"], "exit": e["node"]}
-        for e in exits if not e["ipv6_nat"]  # a NAT66'd ULA block is not routed upstream
-    ]
+    exits, upstream_routes = [], []
+    for w in rendered:
+        mine = exit_plans.exit_entries(w, gateways)
+        exits += mine
+        upstream_routes += exit_plans.upstream_routes(w, mine)
     the_plan = compact(rendered, underlays, ports, exits, upstream_routes)
     # A node in several networks must have every interface name once: checked here, for every such node,
     # so that no host's slice fails later

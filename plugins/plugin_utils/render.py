@@ -1,27 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Rendering: the per-node network resources and the exits, from topology and allocations.
+"""Rendering: the per-node network resources, from topology and allocations.
 
 Each member gets its resource (names, addresses, every link with its peer,
-routes through relays and towards the exit); each network gets its exit
-(uplink, allow-list, port forwards). Names are checked here, where all of a
+routes through relays and towards the exit, or what its babeld needs); each
+network's exits are exits.py's. Names are checked here, where all of a
 node's interfaces are known. docs/data-model.md shows the shapes.
 """
 
 from __future__ import annotations
 
-import ipaddress
-
-from ansible_collections.gridnet.tenant.plugins.module_utils import rules
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import exits
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.allocation import RELAY_KEY, relay_key, relay_pair
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host_at
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import (
-    exit_table,
     resource_macs,
     router_id,
-    uplink_mac,
     wireguard_ifname,
 )
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import underlay_address
@@ -169,7 +165,7 @@ def resource(w, node, views, hosts, ports, relaying):
         "netid": net.netid,
         "tag": net.tag,
         "exit": exit_node,
-        "is_exit": node == exit_node,
+        "is_exit": node == exit_node or node in exits.exit_rank(net),
         "namespace": names["namespace"],
         "bridge": names["bridge"],
         "veth_host": names["veth_host"],
@@ -195,11 +191,13 @@ def resource(w, node, views, hosts, ports, relaying):
 def _babel(w, node, connected, mine):
     """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
     interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected}
+    rank = exits.exit_rank(w.net).get(node)
     return {
         "router_id": router_id(w.net.netid, node),
         "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
         "announce": list(mine),
-        "exit": node == w.net.exit_node,
+        # exits announce their default routes, the preferred one (the first) at the lowest metric
+        "default_metric": None if rank is None else exits.EXIT_DEFAULT_METRIC + exits.BACKUP_EXIT_COST * rank,
     }
 
 
@@ -233,53 +231,6 @@ def _route_via(routes, link, gateway, destinations):
         routes.append({"dst": dst, "interface": link["interface"], "gateway": gateway})
     if link["connection"] == "wireguard":
         link["allowed_ips"] = link["allowed_ips"] + tuple(destinations)
-
-
-def exit_entry(w, gateway):
-    net = w.net
-    return {
-        "netid": net.netid,
-        "node": net.exit_node,
-        "namespace": w.names["namespace"],
-        "block": w.block,
-        "gateway_address": net.exit_ipv6.split("/")[0],
-        "table": exit_table(net.tag),
-        "ipv6_nat": net.ipv6_nat,
-        "uplink": {
-            "name": w.names["uplink"],
-            "mac": uplink_mac(net.netid, net.exit_node),
-            # Neighbour Discovery for forwarded packets is sent from a link-local address
-            "link_local": w.link_local[net.exit_node],
-            "parent": gateway.parent,
-            "metric": gateway.metric,
-            "ipv6": {"address": net.exit_ipv6, "gateway": gateway.ipv6_gateway},
-            "ipv4": {"address": net.exit_ipv4, "gateway": gateway.ipv4_gateway} if net.exit_ipv4 else None,
-        },
-        "prefixes": [w.prefixes[m] for m in net.members],
-        "ipv4_subnets": [w.subnets[m] for m in net.members] if w.subnets else [],
-        "ipv4_range": str(net.ipv4_range) if net.ipv4_range is not None else None,
-        "ipv6_allow": allow_list(w),
-        "ipv4_dnat": forwards(w),
-    }
-
-
-def allow_list(w):
-    """The allow-list with member entries resolved to their /64, checked by the rule the exit applies too."""
-    entries = [{"prefix": e.prefix if e.node is None else w.prefixes[e.node], "proto": e.proto, "port": e.port}
-               for e in w.net.ipv6_allow]
-    rules.check_allow_list(entries, w.block, "network %r: " % w.net.netid)
-    return entries
-
-
-def forwards(w):
-    result = []
-    for entry in w.net.ipv4_dnat:
-        if entry.to is not None:
-            target = str(rules.dnat_target(entry.to, (w.subnets or {}).values(), entry.what))
-        else:
-            target = str(ipaddress.ip_network(w.subnets[entry.node])[entry.host])
-        result.append({"proto": entry.proto, "port": entry.port, "to": target, "to_port": entry.to_port})
-    return result
 
 
 def check_link_names(w):

@@ -53,7 +53,7 @@ def exit_promises(plan):
     """(probes from outside, {(node, netid): [(proto, port)] each workload listens on}).
 
     A forward is probed when its target is a workload; an allow-list entry at every workload
-    inside it. Each probe: {id, proto, address, port, expect, label}.
+    inside it; both at the network's preferred exit (the first). Each probe: {id, proto, address, port, expect, label}.
     """
     where = {}   # (netid, address) -> node of the workload there
     for node, state in plan["nodes"].items():
@@ -69,8 +69,13 @@ def exit_promises(plan):
                        "deadline": REACH_DEADLINE if expect else None, "timeout": SILENCE_TIMEOUT})
         listen.setdefault((node, netid), []).append((proto, listen_port))
 
+    preferred = set()
     for e in plan.get("exits", []):
         netid = e["netid"]
+        if netid in preferred:
+            # a backup exit: a workload answers through the preferred exit, whose NAT a backup's forward is not
+            continue
+        preferred.add(netid)
         uplink4 = (e["uplink"].get("ipv4") or {}).get("address", "").split("/")[0]
         for rule in e.get("ipv4_dnat") or []:
             node = where.get((netid, rule["to"]))

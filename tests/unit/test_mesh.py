@@ -285,7 +285,7 @@ BAD_INPUTS = {
                         "gridnet_tenant_exit.allocation: '2001:db8:100::1/40' is a host address"),
     "public ipv4 range": (lambda n, h, g, k: n[0].update(ipv4_range="198.51.100.0/24"), "not a private range"),
     "gateway off subnet": (lambda n, h, g, k: n[0]["exit"].update(ipv4="203.0.114.10/24"), "gateway 203.0.113.1 is not on the uplink subnet"),
-    "unknown key": (lambda n, h, g, k: n[0].update(exits="gw1"), "unknown key\\(s\\) exits"),
+    "unknown key": (lambda n, h, g, k: n[0].update(exit_node="gw1"), "unknown key\\(s\\) exit_node"),
     "tiny mtu": (lambda n, h, g, k: h["dc0"]["gridnet_tenant_underlay"].update(mtu=1300), "link dc0 <-> .* MTU of 1220"),
     "dnat outside": (lambda n, h, g, k: n[0].update(ipv4_dnat=[{"port": 80, "to": "10.99.0.5"}]), "10.99.0.5 is outside the network's IPv4 subnets"),
     "allow overlap": (lambda n, h, g, k: n[0].update(ipv6_allow=[{"node": "dc0", "port": 443}, {"node": "dc0", "port": 443}]),

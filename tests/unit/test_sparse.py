@@ -70,7 +70,7 @@ def test_sparse_plan_is_deterministic_and_has_no_static_routes():
         for resource in state["resources"]:
             assert resource["routes"] == []
             assert resource["babel"]["announce"] == [resource["prefix"], resource["ipv4"]]
-            assert resource["babel"]["exit"] == (node == "gw1")
+            assert resource["babel"]["default_metric"] == (128 if node == "gw1" else None)
             for link in resource["connected"]:
                 if link["connection"] == "wireguard":
                     assert link["allowed_ips"] == ("::/0", "0.0.0.0/0")
