@@ -47,12 +47,12 @@ Inventory = namedtuple("Inventory", "networks underlays gateways keys")
 Network = namedtuple(
     "Network",
     "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat "
-    "routing topology degree backup_exits",
-    defaults=("static", "full", 4, ()),
+    "routing topology degree backup_exits hubs",
+    defaults=("static", "full", 4, (), ()),
 )
 # backup_exits: ((node, uplink ipv6, uplink ipv4), ...) after exit_node, in order of preference
 ROUTINGS = ("static", "babel")
-TOPOLOGIES = ("full", "sparse")
+TOPOLOGIES = ("full", "sparse", "hubs")
 DEGREES = (2, 32)  # even: a node links to degree/2 successors on the ring and degree/2 predecessors link to it
 # ipv6_allow entry: prefix (a string) or node (a member, meaning its /64); port None is every port
 Allow = namedtuple("Allow", "what prefix node proto port")
@@ -60,7 +60,7 @@ Allow = namedtuple("Allow", "what prefix node proto port")
 Forward = namedtuple("Forward", "what proto port to node host to_port")
 
 _NETWORK_KEYS = {"netid", "tag", "members", "exit", "exits", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
-                 "ipv6_nat", "routing", "topology", "degree"}
+                 "ipv6_nat", "routing", "topology", "degree", "hubs"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 
 
@@ -144,7 +144,7 @@ def read_networks(networks, hostvars, groups=None):
             exit_ipv6=exit_ipv6, exit_ipv4=exit_ipv4, ipv4_range=ipv4_range,
             ipv6_allow=_allow_list(raw.get("ipv6_allow"), what, members),
             ipv4_dnat=_forwards(raw.get("ipv4_dnat"), what, members),
-            vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, backup_exits=backup_exits, **_routing(raw, what),
+            vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, backup_exits=backup_exits, **_routing(raw, what, members),
         ))
         if backup_exits and result[-1].routing != "babel":
             raise PlanError("%s: several exits need routing babel (static routes cannot fail over)" % what)
@@ -198,19 +198,27 @@ def _choice(raw, key, choices, what):
     return value
 
 
-def _routing(raw, what):
-    """routing, topology and degree: a sparse mesh only works when routes follow the links that are up."""
+def _routing(raw, what, members):
+    """routing, topology, degree and hubs: a partial mesh only works when routes follow the links that are up."""
     routing = _choice(raw, "routing", ROUTINGS, what)
     topology = _choice(raw, "topology", TOPOLOGIES, what)
-    if topology == "sparse" and routing != "babel":
-        raise PlanError("%s: topology sparse needs routing babel (static routes cannot go around a missing "
-                        "link)" % what)
+    if topology != "full" and routing != "babel":
+        raise PlanError("%s: topology %s needs routing babel (static routes cannot go around a missing "
+                        "link)" % (what, topology))
     if "degree" in raw and topology != "sparse":
         raise PlanError("%s.degree: only a sparse topology has a degree" % what)
     degree = integer(raw.get("degree", 4), what + ".degree", *DEGREES)
     if degree % 2:
         raise PlanError("%s.degree: %d is odd; each node links to degree/2 successors on a ring" % (what, degree))
-    return {"routing": routing, "topology": topology, "degree": degree}
+    if ("hubs" in raw) != (topology == "hubs"):
+        raise PlanError("%s: hubs go with topology hubs, and topology hubs needs hubs" % what)
+    hubs = tuple(sorted({str(h) for h in sequence(raw.get("hubs"), what + ".hubs")}))
+    if topology == "hubs" and len(hubs) < 2:
+        raise PlanError("%s.hubs: give two or more (one hub would be a single point of failure)" % what)
+    strangers = [h for h in hubs if h not in members]
+    if strangers:
+        raise PlanError("%s.hubs: %r is not a member of the network" % (what, strangers[0]))
+    return {"routing": routing, "topology": topology, "degree": degree, "hubs": hubs}
 
 
 def _ipv4_range(value, what):

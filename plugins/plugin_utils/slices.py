@@ -25,7 +25,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import Ne
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import resource_names
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
 
-FORMAT = 3  # 2: relays, the relay ports of pairs linked through a relay; 3: routing, topology, degree, backup_exits
+FORMAT = 3  # 2: relays, the relay ports of pairs linked through a relay; 3: routing, topology, degree, backup_exits, hubs
 PORT_DIGITS = 4  # a listen port as 4 hex digits; 0000 where two members have no WireGuard link
 _UNDERLAY_FIELDS = Underlay._fields[1:]
 
@@ -42,7 +42,7 @@ def compact(networks, underlays, ports, exits, upstream_routes):
             "exit_ipv6": net.exit_ipv6, "exit_ipv4": net.exit_ipv4, "vxlan_group": net.vxlan_group,
             "ipv6_nat": net.ipv6_nat, "vni": w.vni, "block": w.block,
             "routing": net.routing, "topology": net.topology, "degree": net.degree,
-            "backup_exits": [list(e) for e in net.backup_exits],
+            "backup_exits": [list(e) for e in net.backup_exits], "hubs": list(net.hubs),
             "prefixes": w.prefixes, "subnets": w.subnets, "link_local": w.link_local, "public_keys": w.keys,
             "ports": pack_ports(net, ports),
             "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
@@ -60,11 +60,11 @@ def compact(networks, underlays, ports, exits, upstream_routes):
 def pack_ports(net, ports):
     """{member: its listen port towards each member, in member order, as PORT_DIGITS hex digits each}.
 
-    A sparse network keeps {member: {peer: port}} instead: N*degree entries, not N^2 digits.
+    A sparse or hub-and-spoke network keeps {member: {peer: port}} instead: one entry a link, not N^2 digits.
     """
     netid, members = net.netid, net.members
     packed = {}
-    if net.topology == "sparse":
+    if net.topology != "full":
         return {node: dict((ports.get(node) or {}).get(netid) or {}) for node in members}
     for node in members:
         mine = (ports.get(node) or {}).get(netid) or {}
@@ -92,7 +92,7 @@ class PortTable(object):
 
 
 class SparsePortTable(object):
-    """PortTable's reads for a sparse network: by member index, only for the peers node links to."""
+    """PortTable's reads for a sparse or hub-and-spoke network: by member index, only for the peers node links to."""
 
     def __init__(self, ports, index, node):
         self.ports, self.index, self.node = ports, index, node
@@ -128,7 +128,8 @@ class Slicer(object):
             # the exit's allow-list, forwards and IPv4 range are rendered at plan time, into plan["exits"]
             net = Network(netid, record["tag"], members, record["exit"], record["exit_ipv6"], record["exit_ipv4"],
                           None, (), (), record["vxlan_group"], record["ipv6_nat"], record["routing"],
-                          record["topology"], record["degree"], tuple(tuple(e) for e in record["backup_exits"]))
+                          record["topology"], record["degree"], tuple(tuple(e) for e in record["backup_exits"]),
+                          tuple(record["hubs"]))
             underlays = {m: self.underlay(m) for m in members}
             w = render.Network(net, resource_names(net.tag), record["link_local"], record["prefixes"],
                                record["subnets"], record["vni"], record["block"], record["public_keys"],
@@ -144,7 +145,7 @@ class Slicer(object):
             if node not in record["prefixes"]:
                 continue
             w, views, hosts, duties = self.network(record)
-            if record["topology"] == "sparse":
+            if record["topology"] != "full":
                 ports = SparsePortTable(record["ports"], w.topology.index, node)
             else:
                 ports = PortTable(record["ports"], record["members"], node, w.topology.index[node])

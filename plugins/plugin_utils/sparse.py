@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A sparse mesh: which members of a network link, each to a bounded number of peers.
+"""Partial meshes: which members of a sparse or hub-and-spoke network link.
 
 Members that can be dialled sit on a ring, ordered by a hash of (network,
 member); each links to the next degree/2 of them it can link to, so each has
@@ -10,7 +10,10 @@ member cut it. A member behind NAT (nobody can dial it) links to the next
 max(2, degree/2) dialable members after its own place on the ring. Members of
 one L2 segment all stay neighbours (their VXLAN device is one anyway).
 
-The places never move: adding a member changes the links of the degree/2
+In a hub-and-spoke network every member links to every hub (and the hubs to
+each other): two or more hubs, so that losing one leaves every spoke linked.
+
+In a sparse mesh, the places never move: adding a member changes the links of the degree/2
 members before it and the degree/2 after it, and of the members behind NAT
 placed just before it; nothing is renumbered. The cost is O(N log N + N*degree).
 check_two_connected() verifies the result, so a network whose underlays
@@ -48,6 +51,25 @@ def neighbours(netid, members, underlays, degree, linkable):
     keys = [(place[m], m) for m in ring]
     for hidden in sorted(m for m in members if not underlays[m].reachable):
         _successors(ring, bisect.bisect(keys, (place[hidden], hidden)), max(2, half), hidden, linkable, join)
+    _segment_neighbours(members, underlays, linkable, adjacent)
+    return adjacent
+
+
+def hub_and_spoke(members, underlays, hubs, linkable):
+    """{member: set of members it links to}: every hub to every other hub and every spoke to every hub it can
+    link to; members of one L2 segment to each other, as in a sparse mesh."""
+    adjacent = {m: set() for m in members}
+    hub_set = set(hubs)
+    for a in members:
+        for b in hubs:
+            if a != b and (a not in hub_set or a < b) and linkable(a, b):
+                adjacent[a].add(b)
+                adjacent[b].add(a)
+    _segment_neighbours(members, underlays, linkable, adjacent)
+    return adjacent
+
+
+def _segment_neighbours(members, underlays, linkable, adjacent):
     segments = {}
     for m in members:
         if underlays[m].segment is not None:
@@ -56,8 +78,8 @@ def neighbours(netid, members, underlays, degree, linkable):
         for i, a in enumerate(group):
             for b in group[i + 1:]:
                 if linkable(a, b):
-                    join(a, b)
-    return adjacent
+                    adjacent[a].add(b)
+                    adjacent[b].add(a)
 
 
 def _successors(ring, start, wanted, member, linkable, join):

@@ -76,8 +76,8 @@ class Topology(object):
     links[x][y]: the Link of a pair whose earlier member (in member order) has
     shape x and the later one shape y, or None when they do not link.
     mtu: the smallest link MTU, the MTU of the network's bridges.
-    A sparse network (sparse.py) links each member to a few peers only (adjacent), never through a
-    relay: its routing daemon finds the paths.
+    A sparse or hub-and-spoke network (sparse.py) links each member to some peers only (adjacent),
+    never through a relay: its routing daemon finds the paths.
     """
 
     def __init__(self, net, underlays):
@@ -100,9 +100,13 @@ class Topology(object):
         self.links = self._links()
         self._relays = {}  # (shape, shape) -> the member routing between them at the tenant layer
         self.adjacent = None  # {member: the peers it links to} in a sparse network; None: every peer it can
-        if net.topology == "sparse":
-            self.adjacent = sparse.neighbours(net.netid, self.members, underlays, net.degree,
-                                              lambda a, b: self.pair_link(a, b) is not None)
+        if net.topology != "full":
+            def linkable(a, b):
+                return self.pair_link(a, b) is not None
+            if net.topology == "hubs":
+                self.adjacent = sparse.hub_and_spoke(self.members, underlays, net.hubs, linkable)
+            else:
+                self.adjacent = sparse.neighbours(net.netid, self.members, underlays, net.degree, linkable)
             sparse.check_two_connected(net.netid, self.adjacent)
         else:
             self._choose_relays()

@@ -1,4 +1,5 @@
-"""The default lab with routing: babel: green, idempotent, no static route, healing when links are cut.
+"""The default lab with routing: babel (acme a full mesh, globex hub-and-spoke): green, idempotent, no static
+route, healing when links are cut.
 
 Links are cut in the underlay (the lab's cut: UDP dropped in a node's own
 namespace) while a workload pings another ten times a second; the outage is
@@ -23,7 +24,9 @@ INTERVAL = 0.1
 @pytest.fixture(scope="module")
 def babel_lab(new_lab):
     farm = new_lab("gridnet-babel")
-    farm.networks = [dict(n, routing="babel") for n in farm.networks]
+    # acme a full mesh, globex hub-and-spoke through gw and dc1: both on Babel
+    hubs = {"topology": "hubs", "hubs": ["gw", "dc1"]}
+    farm.networks = [dict(n, routing="babel", **(hubs if n["netid"] == "globex" else {})) for n in farm.networks]
     farm.playbook("lab/up.yml", inventory=False)
     first = farm.playbook("site.yml")
     return farm, first
@@ -56,6 +59,8 @@ def test_the_default_lab_on_babel_is_green_idempotent_and_has_no_static_route(ba
             assert any(r["origin"] == "local" for r in entry["babel"]["routes"])
             for link in entry["wireguard"].values():
                 assert sorted(link["peer"]["allowed_ips"]) == ["0.0.0.0/0", "::/0"]
+    for spoke in ("home1", "rack2"):  # globex's spokes link to its hubs only
+        assert {c["peer"] for c in recorded(farm, spoke, "globex")["connected"]} == {"gw", "dc1"}
 
 
 def pinging(farm, node, name, address, seconds):

@@ -130,6 +130,10 @@ def test_sparse_compact_plan_grows_with_links_not_members_squared():
     ({"routing": "babel", "topology": "sparse", "degree": 3}, "degree: 3 is odd"),
     ({"routing": "babel", "topology": "sparse", "degree": 1}, "outside 2-32"),
     ({"routing": "babel", "degree": 4}, "only a sparse topology has a degree"),
+    ({"routing": "babel", "topology": "hubs", "hubs": ["dc0"]}, "give two or more"),
+    ({"routing": "babel", "topology": "hubs", "hubs": ["dc0", "ghost"]}, "'ghost' is not a member"),
+    ({"topology": "hubs", "hubs": ["dc0", "gw1"]}, "topology hubs needs routing babel"),
+    ({"routing": "babel", "topology": "sparse", "hubs": ["dc0", "gw1"]}, "hubs go with topology hubs"),
 ])
 def test_bad_routing_input_is_refused_by_name(change, message):
     networks, hostvars, groups, keys = farm(dc_nodes=3)
@@ -162,3 +166,28 @@ def test_random_link_cuts_on_a_large_sparse_mesh():
     adjacent = graph(plan(*sparse_farm(4, dc_nodes=200, home_nodes=20)))
     sample = random.Random(16).sample(edges(adjacent), 40)
     assert all(connected_without(adjacent, edge=e) for e in sample)
+
+
+def hub_farm(hubs=("dc0", "gw1"), **sizes):
+    networks, hostvars, groups, keys = farm(**sizes)
+    networks[0].update(routing="babel", topology="hubs", hubs=list(hubs))
+    return networks, hostvars, groups, keys
+
+
+def test_hub_and_spoke_links_every_spoke_to_every_hub_and_survives_losing_one():
+    inventory = hub_farm(dc_nodes=12, home_nodes=3, segment_nodes=2)
+    adjacent = graph(plan(*inventory))
+    hubs = {"dc0", "gw1"}
+    for node, peers in adjacent.items():
+        others = peers - hubs - ({"rack0", "rack1"} if node in ("rack0", "rack1") else set())
+        assert node in hubs or not others, (node, sorted(peers))  # a spoke links to hubs and segment neighbours only
+        assert node in hubs or hubs <= peers
+    for node in adjacent:
+        assert connected_without(adjacent, node=node)
+    assert plan(*inventory) == plan(*inventory)
+
+
+def test_hubs_that_spokes_behind_nat_cannot_both_reach_are_refused():
+    networks, hostvars, groups, keys = hub_farm(hubs=("rack0", "gw1"), dc_nodes=2, home_nodes=2, segment_nodes=1)
+    with pytest.raises(PlanError, match="losing gw1 would cut"):  # the homes speak IPv4, rack0 only IPv6
+        plan(networks, hostvars, groups, keys)
