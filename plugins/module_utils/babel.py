@@ -128,7 +128,7 @@ def changes(resource, actual, wanted):
 def removal(resource, actual):
     if actual is None:
         return []
-    return [Change("stop babeld in %s" % resource["namespace"], lambda: stop(resource["namespace"]))]
+    return [Change("stop babeld in %s" % resource["namespace"], lambda: stop(resource["namespace"], keep_log=False))]
 
 
 def _interfaces(config):
@@ -178,8 +178,8 @@ def start(namespace):
             time.sleep(0.05)
 
 
-def stop(namespace):
-    """End this namespace's babeld (it withdraws its routes) and remove its files but the log."""
+def stop(namespace, keep_log=True):
+    """End this namespace's babeld (it withdraws its routes) and remove its files (but the log, for a restart)."""
     pid = running_pid(namespace)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -189,7 +189,7 @@ def stop(namespace):
         if running_pid(namespace) == pid:
             os.kill(pid, signal.SIGKILL)
     for part, path in paths(namespace).items():
-        if part != "log" and os.path.exists(path):
+        if (part != "log" or not keep_log) and os.path.exists(path):
             os.unlink(path)
 
 

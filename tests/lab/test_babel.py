@@ -124,3 +124,17 @@ def test_a_killed_babeld_is_restarted_by_the_agent(babel_lab):
     back = first_answer(farm, "dc1", name, address) - killed
     figures.report("babeld SIGKILLed on dc1: restarted by the node agent, traffic back after %.1f s" % back)
     assert farm.playbook("site.yml").changed["dc1"] == 0
+
+
+def test_a_node_leaving_a_babel_network_keeps_no_babeld_and_no_file_of_it(babel_lab):
+    farm, _unused = babel_lab
+    namespace = recorded(farm, "rack2", "globex")["namespace"]
+    pid = farm.pids()["rack2"]
+    assert lab.run(pid, ["ls", "/run/gridnet-tenant/babel"]).stdout.count(namespace + ".") >= 4  # conf pid sock log
+    globex = next(n for n in farm.networks if n["netid"] == "globex")
+    globex["members"] = [m for m in globex["members"] if m != "rack2"]
+    farm.playbook("site.yml")
+    assert namespace not in lab.run(pid, ["ls", "/run/gridnet-tenant/babel"]).stdout
+    assert not lab.run(pid, ["pgrep", "-f", "babel/%s.conf" % namespace], check=False).stdout.split()
+    verified = farm.playbook("verify.yml")
+    assert re.search(r"(\d+) probes, \1 as expected", verified.stdout), verified.stdout[-3000:]
