@@ -6,16 +6,19 @@
 Members that can be dialled sit on a ring, ordered by a hash of (network,
 member); each links to the next degree/2 of them it can link to, so each has
 degree ring links. A ring of degree >= 2 is 2-connected: no single link or
-member cut it. A member behind NAT (nobody can dial it) links to the next
-max(2, degree/2) dialable members after its own place on the ring. Members of
-one L2 segment all stay neighbours (their VXLAN device is one anyway).
+member cut it. A member behind NAT (nobody can dial it) is put into a ring link
+after its own place, a - hidden - b instead of a - b: it gets two links, a and
+b keep their count, and the graph stays 2-connected. Only when no ring link is
+left for it does it link to the next max(2, degree/2) dialable members on top
+of their own. Members of one L2 segment all stay neighbours (their VXLAN
+device is one anyway).
 
 In a hub-and-spoke network every member links to every hub (and the hubs to
 each other): two or more hubs, so that losing one leaves every spoke linked.
 
-In a sparse mesh, the places never move: adding a member changes the links of the degree/2
-members before it and the degree/2 after it, and of the members behind NAT
-placed just before it; nothing is renumbered. The cost is O(N log N + N*degree).
+In a sparse mesh, the places never move: adding a member changes the links of
+the degree/2 members before it and the degree/2 after it, and of a member behind NAT put
+into a ring link it replaces; nothing is renumbered. The cost is O(N log N + N*degree).
 check_two_connected() verifies the result, so a network whose underlays
 cannot make it (say, only one member reachable from the others) is refused
 by the plan, not discovered at the first outage.
@@ -46,13 +49,41 @@ def neighbours(netid, members, underlays, degree, linkable):
     place = {m: ring_place(netid, m) for m in members}
     ring = sorted((m for m in members if underlays[m].reachable), key=lambda m: (place[m], m))
     half = degree // 2
+    first = {}  # member -> the first ring link it made: the links a member behind NAT may be put into
     for i, a in enumerate(ring):
-        _successors(ring, i + 1, half, a, linkable, join)
+        found = _successors(ring, i + 1, half, a, linkable, join)
+        if found:
+            first[a] = found[0]
     keys = [(place[m], m) for m in ring]
+    taken = set()
     for hidden in sorted(m for m in members if not underlays[m].reachable):
-        _successors(ring, bisect.bisect(keys, (place[hidden], hidden)), max(2, half), hidden, linkable, join)
+        start = bisect.bisect(keys, (place[hidden], hidden))
+        if not _subdivide(ring, start, hidden, first, taken, underlays, linkable, adjacent):
+            _successors(ring, start, max(2, half), hidden, linkable, join)  # every ring link taken: on top
     _segment_neighbours(members, underlays, linkable, adjacent)
     return adjacent
+
+
+def _subdivide(ring, start, hidden, first, taken, underlays, linkable, adjacent):
+    """Put `hidden` into the first free ring link a - b from its place on whose ends it can link to: a - hidden - b
+    instead of a - b. Nobody's link count changes, and a link replaced by a path of two keeps the graph
+    2-connected. False when no link is left."""
+    for step in range(len(ring)):
+        a = ring[(start - 1 + step) % len(ring)]
+        b = first.get(a)
+        pair = frozenset((a, b))
+        if b is None or pair in taken or b not in adjacent[a] or not (linkable(hidden, a) and linkable(hidden, b)):
+            continue
+        if underlays[a].segment is not None and underlays[a].segment == underlays[b].segment:
+            continue  # segment neighbours stay neighbours
+        taken.add(pair)
+        adjacent[a].discard(b)
+        adjacent[b].discard(a)
+        for end in (a, b):
+            adjacent[end].add(hidden)
+            adjacent[hidden].add(end)
+        return True
+    return False
 
 
 def hub_and_spoke(members, underlays, hubs, linkable):
@@ -83,17 +114,18 @@ def _segment_neighbours(members, underlays, linkable, adjacent):
 
 
 def _successors(ring, start, wanted, member, linkable, join):
-    """Link member to the first `wanted` members of the ring from `start` on that it can link to."""
-    found = 0
+    """Link member to the first `wanted` members of the ring from `start` on that it can link to; returns them."""
+    found = []
     for step in range(min(len(ring), SCAN * wanted + 1)):
         peer = ring[(start + step) % len(ring)]
-        if peer == member:
+        if peer == member or peer in found:
             continue
         if linkable(member, peer):
             join(member, peer)
-            found += 1
-            if found == wanted:
-                return
+            found.append(peer)
+            if len(found) == wanted:
+                break
+    return found
 
 
 def check_two_connected(netid, adjacent):

@@ -62,6 +62,17 @@ def test_sparse_mesh_is_two_connected_and_bounded(dc_nodes, home_nodes, segment_
         assert len(peers) <= degree + neighbours_on_segment + attached, (node, sorted(peers))
 
 
+@pytest.mark.parametrize("degree", [2, 4, 6])
+def test_members_behind_nat_take_the_place_of_a_ring_link_so_nobody_exceeds_the_degree(degree):
+    inventory = sparse_farm(degree, dc_nodes=30, home_nodes=6, segment_nodes=3)
+    adjacent = graph(plan(*inventory))
+    segment = {"rack0", "rack1", "rack2"}
+    for node, peers in adjacent.items():
+        bound = 2 if node.startswith("home") else degree + (len(peers & segment) if node in segment else 0)
+        assert len(peers) <= bound, (node, sorted(peers))
+    assert all(connected_without(adjacent, node=node) for node in adjacent)
+
+
 def test_sparse_plan_is_deterministic_and_has_no_static_routes():
     inventory = sparse_farm(4, dc_nodes=20, home_nodes=3, segment_nodes=3)
     first, second = plan(*inventory), plan(*inventory)
