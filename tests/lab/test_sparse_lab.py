@@ -2,8 +2,8 @@
 
 The lab's default topology grows 18 more datacenter nodes; the network
 mixes them with the IPv6-only rack pair (one L2 segment: VXLAN), the two
-nodes behind NAT and the exit, and shares nodes with the default lab's static
-network globex (isolation is probed both ways).
+nodes behind NAT and the exit, and shares nodes with a static network of
+three (isolation is probed both ways).
 """
 
 import json
@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import figures  # tests/support
+from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard_go import inotify_budget
 from labtools import installed_via, link_to, recorded  # tests/support
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -23,6 +24,7 @@ EXTRA_DC = range(3, 21)
 DEGREE = 4
 CUTS = 3
 SEED = 24
+INOTIFY_NEEDED = 2 * 50 + 2 * 3  # both ends of ~50 sparse links and of globex's 3
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +39,27 @@ def sparse_lab(new_lab):
         topology["hosts"][name] = {"gridnet_tenant_underlay": underlay}
     farm.topology = topology
     members = sorted(["dc1", "dc2", "gw", "rack1", "rack2", "home1", "home2"] + ["dc%d" % i for i in EXTRA_DC])
-    globex = next(n for n in farm.networks if n["netid"] == "globex")
+    # a small second network to probe isolation with: wireguard-go takes an inotify instance a link end
+    globex = dict(next(n for n in farm.networks if n["netid"] == "globex"), members=["dc1", "home1", "gw"])
     farm.networks = [
         {"netid": "grid", "members": members, "routing": "babel", "topology": "sparse", "degree": DEGREE,
          "exit": {"node": "gw", "ipv6": "2001:db8:ff::30/64", "ipv4": "203.0.113.30/24"},
          "ipv4_range": "10.80.0.0/16"},
         globex,
     ]
+    check_inotify_budget(INOTIFY_NEEDED)
     farm.playbook("lab/up.yml", inventory=False)
     farm.members = members
     return farm
+
+
+def check_inotify_budget(needed):
+    """Fail at once, saying why, when the machine's inotify instances (shared by every process of root, other
+    labs included) cannot hold this lab's wireguard-go processes; a node cannot see the others' use."""
+    limit, used = inotify_budget()
+    if used + needed > limit:
+        pytest.fail("this lab needs about %d inotify instances; %d of %d are in use on this machine: raise "
+                    "fs.inotify.max_user_instances or run it alone" % (needed, used, limit))
 
 
 def verified(farm):
