@@ -166,9 +166,19 @@ def reboot_node(topology, lab, directory, pids, node):
     starts the node agent as a real node's init would. Returns (new pid, the
     monotonic time the new anchor started).
     """
-    if any(segment["router"] == node for segment in topology["segments"].values()):
-        raise LabError("node %s routes a segment; only nodes that are not segment routers can be rebooted" % node)
+    check_not_a_router(topology, node, "rebooted")
     stop_node(pids[node])
+    return boot_node(topology, lab, directory, pids, node)
+
+
+def check_not_a_router(topology, node, what):
+    if any(segment["router"] == node for segment in topology["segments"].values()):
+        raise LabError("node %s routes a segment; only nodes that are not segment routers can be %s" % (node, what))
+
+
+def boot_node(topology, lab, directory, pids, node):
+    """Boot `node` whose anchor is gone (killed, or stopped by reboot_node): a new anchor with its /var/lib kept,
+    wired as at the build, its agent started. Returns (new pid, the monotonic time it started)."""
     # the dead node's network namespace (and the router end of each of its cables) goes a moment later
     ports = [(pids[segment["router"]], _segment_ifname(name, index)) for name, segment, index in _attachments(topology, node)]
     deadline = time.monotonic() + 10

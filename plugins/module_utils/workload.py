@@ -105,8 +105,8 @@ def _specs(workload):
     return ["%s/%d" % (listen["proto"], int(listen["port"])) for listen in workload.get("listen") or []]
 
 
-def listeners(name):
-    """{pid: [proto/port, ...]} of the listeners of workload `name`, found by their argv."""
+def _marked(name):
+    """{pid: [proto/port, ...]} of every listener process marked for workload `name`, wherever it runs."""
     found = {}
     for entry in os.listdir("/proc"):
         try:
@@ -119,8 +119,25 @@ def listeners(name):
     return found
 
 
+def listeners(name):
+    """{pid: [proto/port, ...]} of the listeners serving workload `name`: marked for it by their argv and inside
+    its namespace (one left in a namespace that was deleted and made again serves nobody)."""
+    try:
+        inode = os.stat(os.path.join("/run/netns", name)).st_ino
+    except OSError:
+        return {}
+    found = {}
+    for pid, specs in _marked(name).items():
+        try:
+            if os.stat("/proc/%d/ns/net" % pid).st_ino == inode:
+                found[pid] = specs
+        except OSError:
+            pass
+    return found
+
+
 def stop_listeners(name):
-    for pid in listeners(name):
+    for pid in _marked(name):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -59,7 +59,15 @@ options:
     description:
       - Nodes to reboot - each anchor is killed (every process, namespace and C(/run) of the node goes), a new one
         starts with the node's C(/var/lib) kept, is wired as at the build, and starts the node agent as a real
-        node's init would. The inventory is rewritten with the new anchors.
+        node's init would. The inventory is rewritten with the new anchors. A node killed with O(kill) is booted.
+    type: list
+    elements: str
+    default: []
+  kill:
+    description:
+      - Nodes to kill and leave down - each anchor is killed (every process, namespace and link of the node goes), as
+        a node that dies. It stays in the inventory, unreachable. O(reboot) boots it again, keeping its C(/var/lib).
+        Nodes that route a segment cannot be killed.
     type: list
     elements: str
     default: []
@@ -122,6 +130,12 @@ rebooted:
   returned: state=present
   type: dict
   sample: {"home1": 52871}
+down:
+  description: The nodes killed with O(kill) and not booted since.
+  returned: state=present
+  type: list
+  elements: str
+  sample: ["gw"]
 cuts:
   description: The links cut now, as C(a:b).
   returned: state=present
@@ -166,11 +180,53 @@ def _read_state(directory):
         return {}
 
 
-def _cuts(module, topology, alive, recorded, rebooted):
-    """Apply the cuts asked for and the mends, and keep the list in the state file."""
-    nodes = set(alive)
+def _reboot_and_kill(module, topology, alive, down, recorded):
+    """Reboot (or boot, when killed) the nodes asked for, then kill the others asked for: ({node: new pid} booted,
+    [nodes] killed). alive and down are updated, and the state file after each node."""
+    name, directory, rebooted, killed = module.params["name"], module.params["directory"], {}, []
+
+    def record():
+        _write(os.path.join(directory, STATE_FILE),
+               json.dumps(dict(recorded, nodes=alive, topology=topology, down=sorted(down)), indent=1))
+    for node in module.params["reboot"]:
+        if node not in alive and node not in down:
+            module.fail_json(msg="cannot reboot %r: not a node of lab %s" % (node, name))
+        if module.check_mode:
+            rebooted[node] = None
+            continue
+        try:
+            if node in down:
+                alive[node], _unused = lab_farm.boot_node(topology, name, directory, alive, node)
+            else:
+                alive[node], _unused = lab_farm.reboot_node(topology, name, directory, alive, node)
+        except (lab.LabError, OSError) as exc:
+            module.fail_json(msg="rebooting %s failed: %s" % (node, exc))
+        down.discard(node)
+        rebooted[node] = alive[node]
+        record()
+    for node in module.params["kill"]:
+        if node in down or node in rebooted:
+            continue
+        if node not in alive:
+            module.fail_json(msg="cannot kill %r: not a node of lab %s" % (node, name))
+        try:
+            lab_farm.check_not_a_router(topology, node, "killed")
+        except lab.LabError as exc:
+            module.fail_json(msg=str(exc))
+        killed.append(node)
+        if not module.check_mode:
+            lab.stop_node(alive.pop(node))
+            down.add(node)
+            record()
+    return rebooted, killed
+
+
+def _cuts(module, topology, alive, recorded, gone):
+    """Apply the cuts asked for and the mends, and keep the list in the state file; `gone`: nodes whose anchor
+    died since (their cuts went with their namespace)."""
+    nodes = set(alive) | gone
     try:
-        before = [lab_cuts.parse(c, nodes) for c in recorded.get("cuts") or [] if c.split(":")[0] not in rebooted]
+        before = [lab_cuts.parse(c, nodes) for c in recorded.get("cuts") or [] if c.split(":")[0] not in gone]
         wanted = [lab_cuts.parse(c, nodes) for c in module.params["cut"]]
         mended = {lab_cuts.parse(c, nodes) for c in module.params["mend"]}
     except lab.LabError as exc:
@@ -200,6 +256,7 @@ def main():
             python=dict(type="str"),
             connection=dict(type="str", choices=["nsenter", "ssh"], default="nsenter"),
             reboot=dict(type="list", elements="str", default=[]),
+            kill=dict(type="list", elements="str", default=[]),
             cut=dict(type="list", elements="str", default=[]),
             mend=dict(type="list", elements="str", default=[]),
         ),
@@ -211,6 +268,7 @@ def main():
     name, directory = module.params["name"], module.params["directory"]
     recorded = _read_state(directory)
     alive = {n: p for n, p in (recorded.get("nodes") or {}).items() if lab.is_anchor(p, n, name)}
+    down = {n for n in recorded.get("down") or [] if n not in alive}  # killed on purpose, not a broken lab
 
     if module.params["state"] == "absent":
         running = dict(alive, **lab.find_anchors(name))
@@ -230,7 +288,7 @@ def main():
     path = os.path.join(directory, "inventory", "hosts.yml")
     python = module.params["python"] or sys.executable
     changed = False
-    if sorted(alive) != wanted or recorded.get("topology") != topology:
+    if sorted(set(alive) | down) != wanted or recorded.get("topology") != topology:
         changed = True
         if module.check_mode:
             module.exit_json(changed=True, nodes=alive, inventory=path)
@@ -246,26 +304,17 @@ def main():
             module.fail_json(msg="building the lab failed (tear it down with state=absent): %s" % exc)
         state["topology"] = topology
         record(alive)
-        recorded = dict(recorded, cuts=[])  # a new lab has no cuts
-    rebooted = {}
-    for node in module.params["reboot"]:
-        if node not in alive:
-            module.fail_json(msg="cannot reboot %r: not a node of lab %s" % (node, name))
-        changed = True
-        if not module.check_mode:
-            try:
-                alive[node], started = lab_farm.reboot_node(topology, name, directory, alive, node)
-            except (lab.LabError, OSError) as exc:
-                module.fail_json(msg="rebooting %s failed: %s" % (node, exc))
-            rebooted[node] = alive[node]
-            _write(os.path.join(directory, STATE_FILE), json.dumps(dict(recorded, nodes=alive, topology=topology),
-                                                                   indent=1))
-    cuts = _cuts(module, topology, alive, recorded, rebooted)
+        recorded, down = dict(recorded, cuts=[]), set()  # a new lab has no cuts and no dead node
+    rebooted, killed = _reboot_and_kill(module, topology, alive, down, recorded)
+    changed = changed or bool(rebooted or killed)
+    cuts = _cuts(module, topology, alive, recorded, set(rebooted) | down)
     changed = changed or cuts["changed"]
     ssh_folder = os.path.join(directory, "ssh")
     if module.params["connection"] == "ssh" and not module.check_mode:
         lab_farm.ssh_setup(directory)
-    text = yaml.safe_dump(lab_farm.inventory(topology, module.params["networks"], alive, python, name,
+    # a dead node stays in the inventory, unreachable: the plan still counts it
+    text = yaml.safe_dump(lab_farm.inventory(topology, module.params["networks"], dict(alive, **dict.fromkeys(down, 0)),
+                                             python, name,
                                              module.params["connection"], ssh_folder), default_flow_style=False)
     try:
         with open(path) as handle:
@@ -276,7 +325,8 @@ def main():
         changed = True
         if not module.check_mode:
             _write(path, text)
-    module.exit_json(changed=changed, nodes=alive, inventory=path, rebooted=rebooted, cuts=cuts["now"])
+    module.exit_json(changed=changed, nodes=alive, inventory=path, rebooted=rebooted, cuts=cuts["now"],
+                     down=sorted(down))
 
 
 if __name__ == "__main__":

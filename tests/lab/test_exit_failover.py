@@ -4,10 +4,11 @@ The default lab gains a second uplink (its own segment to the upstream router)
 for dc2, which becomes acme's second exit. The upstream router routes acme's
 block through both exits, the preferred one at the lower metric; when gw dies
 its uplink loses its carrier and the router stops using that route (as a real
-router stops using a dead next hop). gw is killed last: the lab is not
-rebuilt after it.
+router stops using a dead next hop). gw is killed with the lab's kill, and
+booted again: traffic goes back through it.
 """
 
+import json
 import os
 import re
 import threading
@@ -19,7 +20,7 @@ import yaml
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 
 import figures  # tests/support
-from labtools import attach, first_answer  # tests/support
+from labtools import attach, babel_view, first_answer, recorded  # tests/support
 
 INTERVAL = 0.1
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -64,7 +65,8 @@ def test_workloads_reach_the_internet_through_the_second_exit_when_the_first_die
     for thread in threads:
         thread.start()
     time.sleep(3)
-    lab.stop_node(farm.pids()["gw"])  # the preferred exit dies: every process, namespace and link of it
+    # the preferred exit dies: every process, namespace and link of it
+    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_kill": ["gw"]}), inventory=False)
     for thread in threads:
         thread.join()
     for family, text in sorted(results.items()):
@@ -74,3 +76,21 @@ def test_workloads_reach_the_internet_through_the_second_exit_when_the_first_die
         figures.report("exit failover: gw (the preferred exit) killed; dc1's %s pings to the internet host resumed "
                        "through dc2 after %.1f s" % (family, lost))
         assert lost < 10
+
+    # gw boots again (its agent restores its resources and its exit): traffic goes back through it
+    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_reboot": ["gw"]}), inventory=False)
+    booted = time.monotonic()
+    gw_link = next(c["interface"] for c in recorded(farm, "dc1")["connected"] if c["peer"] == "gw")
+    while default_via(farm, "dc1") != gw_link:
+        assert time.monotonic() - booted < 180, "dc1 did not go back to gw for the internet within 180 s"
+        time.sleep(1)
+    back = time.monotonic() - booted
+    for address in internet.values():
+        first_answer(farm, "dc1", name, address, deadline=90)
+    figures.report("exit failover: gw booted again; dc1's default route went back to it %.0f s later" % back)
+
+
+def default_via(farm, node):
+    """The link node's acme babeld installed its IPv6 default route over, or None."""
+    routes = babel_view(farm, node)["babel"]["routes"]
+    return next((r["if"] for r in routes if r["prefix"] == "::/0" and r["installed"] == "yes"), None)
