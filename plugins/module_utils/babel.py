@@ -6,8 +6,9 @@
 One babeld per resource, inside the resource's namespace, speaking on every
 link of the resource and announcing only the resource's own /64 and /24 (and,
 on the exit, the default routes the exit installed). Its files are named after
-the namespace under BABEL_DIR: the configuration, the pid file, the control
-socket (read-write, root only), the state file and the log. The process is
+the namespace under BABEL_DIR (the configuration, the pid file, the control
+socket (read-write, root only) and the log) and STATE_DIR (its state file,
+kept across reboots). The process is
 found by what it serves: the pid in the pid file, whose command line names
 this configuration and whose network namespace is the resource's.
 
@@ -32,6 +33,9 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Cha
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 
 BABEL_DIR = "/run/gridnet-tenant/babel"
+# babeld's sequence numbers outlive a reboot: without them its neighbours may ignore a restarted babeld's
+# routes as unfeasible for minutes (the node kept its router-id), so traffic does not come back to it
+STATE_DIR = "/var/lib/gridnet-tenant/babel"
 BINARY = "babeld"
 # Tunnels: a hello a second, so a dead link is noticed after two missed hellos (~2-3 s), RTT in the
 # metric (babeld's tunnel defaults: 10-120 ms adds 0-96). VXLAN neighbours share an L2 segment: wired.
@@ -42,7 +46,8 @@ STOP_TIMEOUT = 5.0
 
 
 def paths(namespace):
-    return {part: os.path.join(BABEL_DIR, "%s.%s" % (namespace, part)) for part in ("conf", "pid", "sock", "state", "log")}
+    where = {part: os.path.join(BABEL_DIR, "%s.%s" % (namespace, part)) for part in ("conf", "pid", "sock", "log")}
+    return dict(where, state=os.path.join(STATE_DIR, namespace + ".state"))
 
 
 def config_text(resource):
@@ -148,7 +153,8 @@ def _interface_delta(have, want):
 
 def _write_and_start(namespace, config):
     where = paths(namespace)
-    os.makedirs(BABEL_DIR, mode=0o700, exist_ok=True)
+    for directory in (BABEL_DIR, STATE_DIR):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
     files.write_atomic(where["conf"], config.encode(), mode=0o600, dir_mode=0o700)
     start(namespace)
 
@@ -179,7 +185,8 @@ def start(namespace):
 
 
 def stop(namespace, keep_log=True):
-    """End this namespace's babeld (it withdraws its routes) and remove its files (but the log, for a restart)."""
+    """End this namespace's babeld (it withdraws its routes) and remove its files; a restart (keep_log) keeps
+    the log and the state file (its sequence numbers)."""
     pid = running_pid(namespace)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -189,7 +196,7 @@ def stop(namespace, keep_log=True):
         if running_pid(namespace) == pid:
             os.kill(pid, signal.SIGKILL)
     for part, path in paths(namespace).items():
-        if (part != "log" or not keep_log) and os.path.exists(path):
+        if (part not in ("log", "state") or not keep_log) and os.path.exists(path):
             os.unlink(path)
 
 
