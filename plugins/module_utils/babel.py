@@ -88,10 +88,9 @@ def running_pid(namespace):
             pid = int(handle.read().strip())
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
             argv = handle.read().split(b"\0")
-        inside = os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat(os.path.join(netns.NETNS_RUN_DIR, namespace)).st_ino
     except (OSError, ValueError):
         return None
-    return pid if inside and where["conf"].encode() in argv else None
+    return pid if where["conf"].encode() in argv and netns.holds(pid, namespace) else None
 
 
 def read(resource):

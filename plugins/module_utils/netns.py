@@ -28,6 +28,14 @@ def exists(name):
     return os.path.exists(os.path.join(NETNS_RUN_DIR, name))
 
 
+def holds(pid, name):
+    """True when process `pid` runs inside namespace `name` (found by what it serves, not by its argv alone)."""
+    try:
+        return os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat(os.path.join(NETNS_RUN_DIR, name)).st_ino
+    except OSError:
+        return False
+
+
 def listed():
     return sorted(pr_netns.listnetns()) if os.path.isdir(NETNS_RUN_DIR) else []
 

@@ -122,18 +122,9 @@ def _marked(name):
 def listeners(name):
     """{pid: [proto/port, ...]} of the listeners serving workload `name`: marked for it by their argv and inside
     its namespace (one left in a namespace that was deleted and made again serves nobody)."""
-    try:
-        inode = os.stat(os.path.join("/run/netns", name)).st_ino
-    except OSError:
-        return {}
-    found = {}
-    for pid, specs in _marked(name).items():
-        try:
-            if os.stat("/proc/%d/ns/net" % pid).st_ino == inode:
-                found[pid] = specs
-        except OSError:
-            pass
-    return found
+    # imported here: the probe module starts without pyroute2, and only this needs netns
+    from ansible_collections.gridnet.tenant.plugins.module_utils import netns  # pylint: disable=import-outside-toplevel
+    return {pid: specs for pid, specs in _marked(name).items() if netns.holds(pid, name)}
 
 
 def stop_listeners(name):
