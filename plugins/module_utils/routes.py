@@ -27,10 +27,10 @@ def route(via, dev=None, metric=None):
     return {k: v for k, v in zip(FIELDS, (via, dev, metric)) if v is not None}
 
 
-def read(ipr, proto, fields=("via", "dev")):
-    """{dst: record} of every IPv6 and IPv4 route of protocol `proto` (defaults as ::/0 and 0.0.0.0/0)."""
+def entries(ipr, proto, fields=("via", "dev")):
+    """(dst, record) of every IPv6 and IPv4 route of protocol `proto` (defaults as ::/0 and 0.0.0.0/0), several
+    per dst when the kernel has them (different metrics)."""
     names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()} if "dev" in fields else {}
-    found = {}
     for family, default in DEFAULTS.items():
         for entry in ipr.get_routes(family=family, proto=proto):
             dst = entry.get_attr("RTA_DST")
@@ -38,8 +38,12 @@ def read(ipr, proto, fields=("via", "dev")):
             values = {"via": entry.get_attr("RTA_GATEWAY") or (via["addr"] if via else None),
                       "dev": names.get(entry.get_attr("RTA_OIF"), "?"),
                       "metric": entry.get_attr("RTA_PRIORITY") or 0}
-            found["%s/%d" % (dst, entry["dst_len"]) if dst else default] = {f: values[f] for f in fields}
-    return dict(sorted(found.items()))
+            yield "%s/%d" % (dst, entry["dst_len"]) if dst else default, {f: values[f] for f in fields}
+
+
+def read(ipr, proto, fields=("via", "dev")):
+    """{dst: record} of every IPv6 and IPv4 route of protocol `proto` (defaults as ::/0 and 0.0.0.0/0)."""
+    return dict(sorted(entries(ipr, proto, fields)))
 
 
 def write(ipr, command, dst, record, proto):

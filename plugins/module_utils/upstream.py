@@ -57,16 +57,14 @@ def read_routes(ipr, wanted):
     (and for a second route to one prefix)."""
     found = {}
     with_metrics = {key.split(" ")[0] for key in wanted if " " in key}
-    for family in routes.DEFAULTS:
-        for entry in ipr.get_routes(family=family, proto=rules.ROUTE_PROTO):
-            if entry.get_attr("RTA_DST") is None:
-                continue
-            prefix = "%s/%d" % (entry.get_attr("RTA_DST"), entry["dst_len"])
-            via, metric = entry.get_attr("RTA_GATEWAY"), entry.get_attr("RTA_PRIORITY") or 0
-            if prefix not in with_metrics and prefix not in found:
-                found[prefix] = routes.route(via)
-            else:
-                found[route_key(prefix, metric)] = routes.route(via, metric=metric)
+    defaults = set(routes.DEFAULTS.values())
+    for prefix, record in routes.entries(ipr, rules.ROUTE_PROTO, fields=("via", "metric")):
+        if prefix in defaults:
+            continue  # not ours to manage
+        if prefix not in with_metrics and prefix not in found:
+            found[prefix] = routes.route(record["via"])
+        else:
+            found[route_key(prefix, record["metric"])] = record
     return dict(sorted(found.items()))
 
 
