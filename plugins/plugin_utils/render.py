@@ -161,11 +161,12 @@ def resource(w, node, views, hosts, ports, relaying):
         _route_via(routes, interface_of[hop], w.link_local[hop],
                    [DEFAULT_V6, DEFAULT_V4] if subnets_used and net.exit_ipv4 else [DEFAULT_V6])
     mine = views[node]["prefixes"]
+    exit_rank = exits.exit_rank(net).get(node)  # None: not an exit of the network
     return {
         "netid": net.netid,
         "tag": net.tag,
         "exit": exit_node,
-        "is_exit": node == exit_node or node in exits.exit_rank(net),
+        "is_exit": exit_rank is not None,
         "namespace": names["namespace"],
         "bridge": names["bridge"],
         "veth_host": names["veth_host"],
@@ -184,14 +185,13 @@ def resource(w, node, views, hosts, ports, relaying):
         "connected": connected,
         "routes": routes,
         "relay": relaying[1],
-        "babel": _babel(w, node, connected, mine) if babel else None,
+        "babel": _babel(w, node, connected, mine, exit_rank) if babel else None,
     }
 
 
-def _babel(w, node, connected, mine):
+def _babel(w, node, connected, mine, rank):
     """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
     interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected}
-    rank = exits.exit_rank(w.net).get(node)
     return {
         "router_id": router_id(w.net.netid, node),
         "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
