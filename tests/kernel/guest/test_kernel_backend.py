@@ -107,3 +107,28 @@ def test_three_nodes_mixed_back_ends_endpoint_in_place_and_peer_removal(farm):
     routes = lab.run(farm.pids["nodea"], ["ip", "-n", namespace, "-6", "route", "show", "proto", "152"]).stdout
     assert gone["interface"] not in links and gone["interface"] not in routes
     assert all(prefix.split("/")[0] not in routes for prefix in gone["prefixes"] if ":" in prefix)
+
+
+def test_babel_routes_over_kernel_wireguard_links(farm):
+    """babeld speaks over kernel WireGuard links (no MULTICAST flag on them), learns the peer's prefixes, IPv4
+    over IPv6 next hops included, and a second converge changes nothing."""
+    farm.node("nodea", ipv6="2001:db8:1::1", ipv4="192.0.2.1")
+    farm.node("nodeb", ipv6="2001:db8:1::2", ipv4="192.0.2.2")
+    farm.exit_node = "nodeb"
+    farm.cable("nodea", "nodeb", "2001:db8:1::", "192.0.2.")
+    the_plan = farm.plan(routing="babel")
+    for node in ("nodea", "nodeb"):
+        result = farm.module(node, "network_resource", resource=the_plan["nodes"][node]["resources"][0],
+                             wireguard_backend="kernel")
+        assert not result.get("failed") and result["backend"] == "kernel", (node, result)
+    farm.workload(the_plan, "nodea")
+    b6, b4 = farm.workload(the_plan, "nodeb")
+    assert farm.ping("nodea", b6, deadline=30) and farm.ping("nodea", b4, deadline=10)
+    resource = the_plan["nodes"]["nodea"]["resources"][0]
+    learnt = lab.run(farm.pids["nodea"], ["ip", "-n", resource["namespace"], "route", "show", "proto", "babel"]).stdout
+    peer = the_plan["nodes"]["nodeb"]["resources"][0]
+    assert peer["ipv4"] in learnt, learnt
+    (seen,) = farm.module("nodea", "network_resource_info")["resources"]
+    assert seen["routes"] == {} and seen["babel"]["running"]
+    again = farm.module("nodea", "network_resource", resource=resource, wireguard_backend="kernel")
+    assert again["changed"] is False and again["changes"] == [], again
