@@ -7,10 +7,16 @@ One babeld per resource, inside the resource's namespace, speaking on every
 link of the resource and announcing only the resource's own /64 and /24 (and,
 on the exit, the default routes the exit installed). Its files are named after
 the namespace under BABEL_DIR (the configuration, the pid file, the control
-socket (read-write, root only) and the log) and STATE_DIR (its state file,
-kept across reboots). The process is
-found by what it serves: the pid in the pid file, whose command line names
-this configuration and whose network namespace is the resource's.
+socket (read-write, root only), the state file and the log) and STATE_DIR (its
+incarnation, kept across reboots). The process is found by what it serves: the
+pid in the pid file, whose command line names this configuration and whose
+network namespace is the resource's.
+
+Every start is a new incarnation with its own router-id: the plan's six octets
+(network, node) and a 16-bit counter. A babeld that crashed lost its sequence
+number; under its old router-id, its neighbours would hold its new routes for
+unfeasible (older than what they saw) and drop them for minutes (babeld's
+source GC, 200 s). A new router-id is a new source, feasible at once.
 
 A change to the links only is applied over the control socket (interfaces
 added, flushed), so the routes over the other links stay; any other change
@@ -33,30 +39,30 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Cha
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 
 BABEL_DIR = "/run/gridnet-tenant/babel"
-# babeld's sequence numbers outlive a reboot: without them its neighbours may ignore a restarted babeld's
-# routes as unfeasible for minutes (the node kept its router-id), so traffic does not come back to it
+# the last incarnation outlives a reboot, so the next start never reuses the router-id of the one before
 STATE_DIR = "/var/lib/gridnet-tenant/babel"
 BINARY = "babeld"
 # Tunnels: a hello a second, so a dead link is noticed after two missed hellos (~2-3 s), RTT in the
 # metric (babeld's tunnel defaults: 10-120 ms adds 0-96). VXLAN neighbours share an L2 segment: wired.
 HELLO_INTERVAL = {"tunnel": 1, "wired": 1}
-ROUTER_ID = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){7}$")
+ROUTER_ID_PREFIX = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+RUNNING_ID = re.compile(r"^router-id ([0-9a-f]{2}(?::[0-9a-f]{2}){7})$")
 START_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
 
 
 def paths(namespace):
-    where = {part: os.path.join(BABEL_DIR, "%s.%s" % (namespace, part)) for part in ("conf", "pid", "sock", "log")}
-    return dict(where, state=os.path.join(STATE_DIR, namespace + ".state"))
+    where = {part: os.path.join(BABEL_DIR, "%s.%s" % (namespace, part))
+             for part in ("conf", "pid", "sock", "log", "state")}
+    return dict(where, incarnation=os.path.join(STATE_DIR, namespace + ".incarnation"))
 
 
 def config_text(resource):
     """babeld's configuration for the resource, as the node writes it (the desired state compares this text)."""
-    babel, where = resource["babel"], paths(resource["namespace"])
+    babel, where = resource["babel"], paths(resource["namespace"])  # the router-id is the start's (start)
     lines = [
         "# gridnet.tenant: babeld of network %s in namespace %s; written by the collection" % (
             resource["netid"], resource["namespace"]),
-        "router-id %s" % babel["router_id"],
         "local-path-readwrite %s" % where["sock"],
         "pid-file %s" % where["pid"],
         "state-file %s" % where["state"],
@@ -82,15 +88,27 @@ def desired(resource):
 
 def running_pid(namespace):
     """The pid of the babeld serving this namespace's configuration, or None."""
+    found = _running(namespace)
+    return found[0] if found else None
+
+
+def running_router_id(namespace):
+    """The router-id the running babeld of this namespace was started with, or None."""
+    found = _running(namespace)
+    ids = [m.group(1) for m in map(RUNNING_ID.match, found[1]) if m] if found else []
+    return ids[0] if ids else None
+
+
+def _running(namespace):
     where = paths(namespace)
     try:
         with open(where["pid"]) as handle:
             pid = int(handle.read().strip())
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            argv = handle.read().split(b"\0")
+            argv = [a.decode(errors="replace") for a in handle.read().split(b"\0")]
     except (OSError, ValueError):
         return None
-    return pid if where["conf"].encode() in argv and netns.holds(pid, namespace) else None
+    return (pid, argv) if where["conf"] in argv and netns.holds(pid, namespace) else None
 
 
 def read(resource):
@@ -115,13 +133,13 @@ def changes(resource, actual, wanted):
     if wanted is None:
         return removal(resource, actual)
     if actual is None or not actual["running"]:
-        return [Change("start babeld in %s" % namespace, lambda: _write_and_start(namespace, wanted["config"]))]
+        return [Change("start babeld in %s" % namespace, lambda: _write_and_start(resource, wanted["config"]))]
     if actual["config"] == wanted["config"]:
         return []
     live = _interface_delta(actual["config"], wanted["config"])
     if live is None:
         return [Change("restart babeld in %s with its new configuration" % namespace,
-                       lambda: (stop(namespace), _write_and_start(namespace, wanted["config"])))]
+                       lambda: (stop(namespace), _write_and_start(resource, wanted["config"])))]
     added, removed = live
     text = "babeld in %s: %s" % (namespace, "; ".join(
         (["speak on %s" % ", ".join(n for n, _unused in added)] if added else [])
@@ -150,22 +168,35 @@ def _interface_delta(have, want):
     return sorted((n, new[n]) for n in set(new) - set(old)), sorted(set(old) - set(new))
 
 
-def _write_and_start(namespace, config):
-    where = paths(namespace)
-    for directory in (BABEL_DIR, STATE_DIR):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    files.write_atomic(where["conf"], config.encode(), mode=0o600, dir_mode=0o700)
-    start(namespace)
+def _write_and_start(resource, config):
+    namespace = resource["namespace"]
+    files.write_atomic(paths(namespace)["conf"], config.encode(), mode=0o600, dir_mode=0o700)
+    start(namespace, next_router_id(namespace, resource["babel"]["router_id_prefix"]))
 
 
-def start(namespace):
-    """Start babeld in its namespace, detached (own session, no descriptor of ours), and wait for its socket."""
+def next_router_id(namespace, prefix):
+    """The router-id of babeld's next start in namespace: prefix and the next incarnation, recorded now."""
+    path = paths(namespace)["incarnation"]
+    try:
+        with open(path) as handle:
+            last = int(handle.read())
+    except (OSError, ValueError):  # the first start (or a lost /var/lib): anywhere in the counter's range
+        last = int.from_bytes(os.urandom(2), "big")
+    incarnation = (last + 1) & 0xFFFF
+    files.write_atomic(path, b"%d\n" % incarnation, mode=0o600, dir_mode=0o700)
+    return "%s:%02x:%02x" % (prefix, incarnation >> 8, incarnation & 0xFF)
+
+
+def start(namespace, router_id):
+    """Start babeld in its namespace as router_id, detached (own session, no descriptor of ours), and wait
+    for its socket."""
     where = paths(namespace)
     for stale in ("pid", "sock"):
         if os.path.exists(where[stale]):
             os.unlink(where[stale])
     with open(where["log"], "ab") as log:
-        process = subprocess.Popen(["ip", "netns", "exec", namespace, BINARY, "-c", where["conf"]],
+        process = subprocess.Popen(["ip", "netns", "exec", namespace, BINARY, "-c", where["conf"],
+                                    "-C", "router-id %s" % router_id],
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
                                    start_new_session=True, cwd="/")
     deadline = time.monotonic() + START_TIMEOUT
@@ -185,7 +216,7 @@ def start(namespace):
 
 def stop(namespace, keep_log=True):
     """End this namespace's babeld (it withdraws its routes) and remove its files; a restart (keep_log) keeps
-    the log and the state file (its sequence numbers)."""
+    the log and the incarnation."""
     pid = running_pid(namespace)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -195,7 +226,7 @@ def stop(namespace, keep_log=True):
         if running_pid(namespace) == pid:
             os.kill(pid, signal.SIGKILL)
     for part, path in paths(namespace).items():
-        if (part not in ("log", "state") or not keep_log) and os.path.exists(path):
+        if (part not in ("log", "incarnation") or not keep_log) and os.path.exists(path):
             os.unlink(path)
 
 
@@ -256,8 +287,8 @@ def validate(resource):
     babel = resource.get("babel")
     if not babel:
         return
-    if not isinstance(babel, dict) or not ROUTER_ID.match(str(babel.get("router_id", ""))):
-        raise InputError("resource babel.router_id must be 8 colon-separated hex octets")
+    if not isinstance(babel, dict) or not ROUTER_ID_PREFIX.match(str(babel.get("router_id_prefix", ""))):
+        raise InputError("resource babel.router_id_prefix must be 6 colon-separated hex octets")
     for entry in babel.get("interfaces") or []:
         rules.check_ifname(str(entry.get("name", "")), "babel interface")
         if entry.get("type") not in HELLO_INTERVAL:

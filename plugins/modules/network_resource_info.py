@@ -58,11 +58,12 @@ resources:
       sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
     babel:
       description:
-        - With routing babel, babeld's view from its control socket - C(running), C(neighbours) (address, if, reach,
+        - With routing babel, babeld's view from its control socket - C(running), C(router_id) (this start's, see
+          docs/routing.md), C(neighbours) (address, if, reach,
           rxcost, txcost, rtt, rttcost, cost) and C(routes) (prefix, from, installed, id, metric, refmetric, via, if;
           C(origin) local for what this resource announces, learnt otherwise). Null without babel.
       type: dict
-      sample: {"running": true, "neighbours": [{"address": "fe80::39ca:5cae:41db:1a79", "if": "gtwowfzi4uvmd",
+      sample: {"running": true, "router_id": "1e:6b:0c:52:9a:41:00:07", "neighbours": [{"address": "fe80::39ca:5cae:41db:1a79", "if": "gtwowfzi4uvmd",
                "reach": "ffff", "cost": "96", "rtt": "0.811"}], "routes": []}
 """
 
@@ -84,7 +85,7 @@ def describe(node, namespace, wireguard_go):
         if link.get("peer") is not None and "public_keys" not in link["peer"]:
             link["peer"] = dict(link["peer"], last_handshake=state["wireguard"][name].get("_last_handshake", 0))
     if state["babel"] is not None:
-        view["babel"] = {"running": state["babel"]["running"]}
+        view["babel"] = {"running": state["babel"]["running"], "router_id": babel.running_router_id(namespace)}
         if state["babel"]["running"]:
             try:
                 view["babel"].update(babel.dump(namespace))

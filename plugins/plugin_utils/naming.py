@@ -74,9 +74,10 @@ def wireguard_ifname(peer_public_key):
     return WIREGUARD_PREFIX + short_hash("wg", peer_public_key, length=10)
 
 
-def router_id(netid, node):
-    """The Babel router-id of node's resource in this network: a modified EUI-64, locally administered."""
-    octets = bytearray(digest("router-id", netid, node)[:8])
+def router_id_prefix(netid, node):
+    """The first six octets of the Babel router-id of node's resource in this network (a modified EUI-64,
+    locally administered); the node adds two, babeld's incarnation (module_utils/babel.py)."""
+    octets = bytearray(digest("router-id", netid, node)[:6])
     octets[0] = (octets[0] & 0xFC) | 0x02  # unicast, local
     return ":".join("%02x" % o for o in octets)
 

@@ -17,7 +17,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import host
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import (
     resource_macs,
-    router_id,
+    router_id_prefix,
     wireguard_ifname,
 )
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import underlay_address
@@ -193,7 +193,7 @@ def _babel(w, node, connected, mine, rank):
     """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
     interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected}
     return {
-        "router_id": router_id(w.net.netid, node),
+        "router_id_prefix": router_id_prefix(w.net.netid, node),
         "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
         "announce": list(mine),
         # exits announce their default routes, the preferred one (the first) at the lowest metric

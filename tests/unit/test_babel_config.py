@@ -17,7 +17,7 @@ def babel_resource(node="gw1"):
 def test_the_exit_announces_its_prefixes_and_its_default_routes_and_nothing_else():
     resource = babel_resource("gw1")
     text = babel.config_text(resource)
-    assert "router-id %s\n" % resource["babel"]["router_id"] in text
+    assert "router-id" not in text  # each start's own (test_every_start_of_babeld_is_a_new_router_id)
     assert "redistribute ip %s eq 64 allow\n" % resource["prefix"] in text
     assert "redistribute ip %s eq 24 allow\n" % resource["ipv4"] in text
     assert "redistribute ip ::/0 eq 0 proto 153 metric 128\n" in text
@@ -33,7 +33,8 @@ def test_a_member_does_not_announce_default_routes_and_its_vxlan_is_wired():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"router_id": "02:00\nredistribute"}, "router_id"),
+    ({"router_id_prefix": "02:00\nredistribute"}, "router_id_prefix"),
+    ({"router_id_prefix": "02:00:00:00:00:00:00:01"}, "router_id_prefix"),
     ({"announce": ["2001:db8::/64 eq 64 allow\nredistribute"]}, "is not a prefix"),
     ({"interfaces": [{"name": "wg0\nredistribute", "type": "tunnel"}]}, "babel interface"),
     ({"interfaces": [{"name": "gtwabc", "type": "wireless"}]}, "type must be one of"),
@@ -65,3 +66,16 @@ def test_a_node_without_babeld_is_refused_before_anything_changes(monkeypatch):
     monkeypatch.setattr(babel, "BINARY", "no-such-babeld")
     with pytest.raises(NodeError, match="apt install babeld"):
         babel.check(babel_resource())
+
+
+def test_every_start_of_babeld_is_a_new_router_id(tmp_path, monkeypatch):
+    """A crashed babeld lost its sequence number: its next start must be a new source for its neighbours, even
+    across a reboot (the incarnation is kept in STATE_DIR) and when the counter wraps."""
+    monkeypatch.setattr(babel, "STATE_DIR", str(tmp_path))
+    prefix = babel_resource()["babel"]["router_id_prefix"]
+    first = babel.next_router_id("ns1", prefix)  # no record yet: anywhere in the range
+    assert first.startswith(prefix + ":") and len(first.split(":")) == 8
+    (tmp_path / "ns1.incarnation").write_text("65534\n")
+    assert [babel.next_router_id("ns1", prefix) for _unused in range(3)] == [
+        prefix + ":ff:ff", prefix + ":00:00", prefix + ":00:01"]
+    assert (tmp_path / "ns1.incarnation").read_text() == "1\n"
