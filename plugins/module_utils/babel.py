@@ -59,7 +59,7 @@ def paths(namespace):
 
 def config_text(resource):
     """babeld's configuration for the resource, as the node writes it (the desired state compares this text)."""
-    babel, where = resource["babel"], paths(resource["namespace"])  # the router-id is the start's (start)
+    babel, where = resource["babel"], paths(resource["namespace"])  # no router-id: each start has its own
     lines = [
         "# gridnet.tenant: babeld of network %s in namespace %s; written by the collection" % (
             resource["netid"], resource["namespace"]),
