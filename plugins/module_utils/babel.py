@@ -150,7 +150,7 @@ def changes(resource, actual, wanted):
 def removal(resource, actual):
     if actual is None:
         return []
-    return [Change("stop babeld in %s" % resource["namespace"], lambda: stop(resource["namespace"], keep_log=False))]
+    return [Change("stop babeld in %s" % resource["namespace"], lambda: stop(resource["namespace"], restarting=False))]
 
 
 def _interfaces(config):
@@ -214,9 +214,9 @@ def start(namespace, router_id):
             time.sleep(0.05)
 
 
-def stop(namespace, keep_log=True):
-    """End this namespace's babeld (it withdraws its routes) and remove its files; a restart (keep_log) keeps
-    the log and the incarnation."""
+def stop(namespace, restarting=True):
+    """End this namespace's babeld (it withdraws its routes) and remove its files; when restarting, keep the
+    log and the incarnation."""
     pid = running_pid(namespace)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -226,7 +226,7 @@ def stop(namespace, keep_log=True):
         if running_pid(namespace) == pid:
             os.kill(pid, signal.SIGKILL)
     for part, path in paths(namespace).items():
-        if (part not in ("log", "incarnation") or not keep_log) and os.path.exists(path):
+        if (part not in ("log", "incarnation") or not restarting) and os.path.exists(path):
             os.unlink(path)
 
 
