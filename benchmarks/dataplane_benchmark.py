@@ -4,14 +4,17 @@ Paths, each one TCP stream of iperf3 (Debian's) for 10 s, IPv6, and 20 pings:
   veth       two fresh namespaces joined by a veth with the mesh's MTU (the ceiling)
   bare       a bare wireguard-go tunnel between two fresh namespaces (veth underlay,
              the mesh link's MTU): what one tunnel costs on this machine
-  bare-lab   the same tunnel between the lab nodes dc1 and dc2 themselves, over the
+  bare-raised  the same, its UDP socket buffers raised as the collection raises its
+             own wireguard-go's (udp_buffers.py; later wireguard-go does it itself)
+  bare-lab   that raised tunnel between the lab nodes dc1 and dc2 themselves, over the
              lab's underlay (its segment): what the mesh adds on top of a tunnel there
   mesh       workload dc1 -> workload dc2 of the default lab: bridge, veths, the
              resource namespaces' routing and one WireGuard link of the mesh
   direct     workload home1 -> workload dc1: a hidden node over its direct link
   relayed    workload home1 -> workload home2: hidden to hidden, through the exit
 The paths are measured in turn, 3 rounds (interleaved: veth, bare, mesh, direct,
-relayed, then again); medians printed with mesh/bare and relayed/direct. The
+relayed, then again); medians printed with mesh/bare and relayed/direct, and TCP
+retransmits (each a datagram lost on the way, mostly at a full socket buffer). The
 lab (its own name) and the two fresh namespaces (anchors in their own network
 and mount namespaces) are removed afterwards. Needs root.
 
@@ -27,9 +30,14 @@ import subprocess
 import tempfile
 import time
 
+import sys
+
 import yaml
 
 from labrun import ROOT, lab_env, load, playbook
+
+sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
+from ansible_collections.gridnet.tenant.plugins.module_utils import udp_buffers  # noqa: E402
 SECONDS = 10
 ROUNDS = 3
 
@@ -79,12 +87,15 @@ def bare_pair(mtu):
             sh(inside(anchor.pid, ["ip", "link", "set", name, "name", kind, "up"]))
             sh(inside(anchor.pid, ["ip", "addr", "add", "%s%d/64" % (net, host), "dev", kind, "nodad"]))
             sh(inside(anchor.pid, ["ip", "link", "set", "lo", "up"]))
-    return a, b, tunnel([(a.pid, "2001:db8:b0::1"), (b.pid, "2001:db8:b0::2")], mtu, "wg0", "2001:db8:b2::")
+    return a, b, tunnel([(a.pid, "2001:db8:b0::1"), (b.pid, "2001:db8:b0::2")], mtu, "wg0", "2001:db8:b2::") \
+        + tunnel([(a.pid, "2001:db8:b0::1"), (b.pid, "2001:db8:b0::2")], mtu, "wg1", "2001:db8:b4::", 51821,
+                 raised=True)
 
 
-def tunnel(ends, mtu, ifname, subnet, port=51820):
+def tunnel(ends, mtu, ifname, subnet, port=51820, raised=False):
     """A bare wireguard-go tunnel `ifname` between two namespaces [(pid, underlay address)], subnet::1 and ::2
-    on it. Returns the daemons (the interfaces go with them)."""
+    on it, its UDP buffers `raised` or left as wireguard-go leaves them. Returns the daemons (the interfaces go
+    with them)."""
     keys, daemons = [], []
     for pid, _address in ends:
         private = sh(["wg", "genkey"]).strip()
@@ -106,22 +117,28 @@ def tunnel(ends, mtu, ifname, subnet, port=51820):
                             subnet + "/64"]))
         sh(inside(pid, ["ip", "link", "set", ifname, "mtu", str(mtu), "up"]))
         sh(inside(pid, ["ip", "addr", "add", "%s%d/64" % (subnet, me + 1), "dev", ifname, "nodad"]))
+    for daemon in daemons if raised else ():  # nsenter execs wireguard-go: its pid is the daemon's
+        deadline = time.monotonic() + 5
+        while udp_buffers.smallest(daemon.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        udp_buffers.raise_to(daemon.pid)
     return daemons
 
 
 def measure(client, server, address):
-    """(Mbit/s of one TCP stream for SECONDS, average RTT in ms). client/server: (pid, netns or None)."""
+    """(Mbit/s of one TCP stream for SECONDS, average RTT in ms, retransmits). client/server: (pid, netns or None)."""
     listener = subprocess.Popen(inside(server[0], ["iperf3", "-s", "-1", "-p", "5299"], server[1]),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         time.sleep(0.5)
         out = sh(inside(client[0], ["iperf3", "-c", address, "-p", "5299", "-t", str(SECONDS), "-J"], client[1]))
-        mbits = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+        end = json.loads(out)["end"]
+        mbits, retransmits = end["sum_received"]["bits_per_second"] / 1e6, end["sum_sent"]["retransmits"]
     finally:
         listener.wait(timeout=20)
     pings = sh(inside(client[0], ["ping", "-n", "-q", "-c", "20", "-i", "0.05", address], client[1]))
     rtt = float(re.search(r"= [\d.]+/([\d.]+)/", pings).group(1))
-    return mbits, rtt
+    return mbits, rtt, retransmits
 
 
 def workload(pid, peer_pid):
@@ -151,12 +168,13 @@ def main():
         # the same bare tunnel between the lab nodes dc1 and dc2 themselves, over the lab's underlay
         underlay = yaml.safe_load(open(os.path.join(inventory, "hosts.yml")))["all"]["hosts"]
         daemons += tunnel([(pids[n], underlay[n]["gridnet_tenant_underlay"]["ipv6"]) for n in ("dc1", "dc2")], mtu,
-                          "wgbench0", "2001:db8:b3::", port=51998)
+                          "wgbench0", "2001:db8:b3::", port=51998, raised=True)
         home_net, home2 = workload(pids["home1"], pids["home2"])
         direct_net, dc1_for_home = workload(pids["home1"], pids["dc1"])
         paths = [
             ("veth", (a.pid, None), (b.pid, None), "2001:db8:b1::2"),
             ("bare", (a.pid, None), (b.pid, None), "2001:db8:b2::2"),
+            ("bare-raised", (a.pid, None), (b.pid, None), "2001:db8:b4::2"),
             ("bare-lab", (pids["dc1"], None), (pids["dc2"], None), "2001:db8:b3::2"),
             ("mesh", (pids["dc1"], name), (pids["dc2"], name), dc2),
             ("direct", (pids["home1"], direct_net), (pids["dc1"], direct_net), dc1_for_home),
@@ -173,13 +191,15 @@ def main():
         for anchor in anchors:
             anchor.stop()
         playbook(env, os.path.join(ROOT, "playbooks", "lab", "down.yml"))
-    median = {k: (statistics.median(m for m, _r in v), statistics.median(r for _m, r in v)) for k, v in results.items()}
+    median = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in results.items()}
     print("one TCP stream for %d s, IPv6, MTU %d, medians of %d interleaved rounds:" % (SECONDS, mtu, ROUNDS))
-    for label, (mbits, rtt) in median.items():
-        print("  %-8s %8.0f Mbit/s   RTT %6.3f ms   (rounds: %s)"
-              % (label, mbits, rtt, " ".join("%.0f" % m for m, _r in results[label])))
+    for label, (mbits, rtt, retransmits) in median.items():
+        print("  %-11s %6.0f Mbit/s   RTT %6.3f ms   retransmits %6d   (rounds: %s)"
+              % (label, mbits, rtt, retransmits, " ".join("%.0f" % r[0] for r in results[label])))
     print("  mesh / bare tunnel:   %.2f throughput, %.2f RTT  (target >= 0.9)"
           % (median["mesh"][0] / median["bare"][0], median["mesh"][1] / median["bare"][1]))
+    print("  mesh / bare tunnel with its buffers raised too:   %.2f throughput, %.2f RTT"
+          % (median["mesh"][0] / median["bare-raised"][0], median["mesh"][1] / median["bare-raised"][1]))
     print("  mesh / bare tunnel over the lab's underlay (dc1-dc2): %.2f throughput, %.2f RTT"
           % (median["mesh"][0] / median["bare-lab"][0], median["mesh"][1] / median["bare-lab"][1]))
     print("  relayed / direct:     %.2f throughput, %.2f RTT  (target >= 0.8)"

@@ -5,21 +5,24 @@
 
 Each link is one wireguard-go process in its own session (found by its argv,
 `wireguard-go IFNAME`), logging to LOG_DIR, holding one inotify instance; the
-capacity check says how many more the node can hold. The interface both back
-ends share is described in wireguard.py.
+capacity check says how many more the node can hold. Its UDP sockets' buffers
+are raised from outside (udp_buffers.py): read with its configuration, as
+`udp_buffer`. The interface both back ends share is described in wireguard.py.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import netns
+from ansible_collections.gridnet.tenant.plugins.module_utils import netns, udp_buffers
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import WireGuardError
 
 UAPI_DIR = "/var/run/wireguard"
@@ -151,12 +154,16 @@ class UserspaceBackend(object):
         while (os.path.exists(path) or self._processes(ifname)) and time.monotonic() < deadline:
             time.sleep(0.01)
 
-    def _talk(self, ifname, request):
+    def _talk(self, ifname, request, answerer=None):
+        """The UAPI answer's lines; `answerer` (a list) gets the PID of the daemon that answered."""
         path = os.path.join(UAPI_DIR, ifname + ".sock")
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.settimeout(10)
         try:
             client.connect(path)
+            if answerer is not None:
+                answerer.append(struct.unpack("3i", client.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0])
             client.sendall(request.encode("ascii"))
             data = b""
             while not data.endswith(b"\n\n"):
@@ -177,8 +184,8 @@ class UserspaceBackend(object):
 
     def read(self, ifname, namespace=None):
         config = {"private_key": None, "listen_port": 0, "peers": {}}
-        peer = None
-        for line in self._talk(ifname, "get=1\n\n"):
+        peer, answerer = None, []
+        for line in self._talk(ifname, "get=1\n\n", answerer):
             key, _unused, value = line.partition("=")
             if key == "private_key":
                 config["private_key"] = _b64(value)
@@ -199,7 +206,31 @@ class UserspaceBackend(object):
                 peer["last_handshake"] = int(value)
         for peer in config["peers"].values():
             peer["allowed_ips"].sort()
+        try:
+            config["udp_buffer"] = udp_buffers.smallest(answerer[0])  # None: no socket bound yet
+        except OSError:
+            pass  # pidfd_getfd refused (Linux < 5.6, Yama ptrace_scope 3): left as it is
         return config
+
+    def raise_udp_buffers(self, ifname, timeout=5):
+        """Raise the buffers of the daemon's UDP sockets, once it has bound them (when its link is up)."""
+        answerer = []
+        self._talk(ifname, "get=1\n\n", answerer)
+        deadline = time.monotonic() + timeout
+        try:
+            while udp_buffers.smallest(answerer[0]) is None:
+                if time.monotonic() > deadline:
+                    raise WireGuardError("%s %s bound no UDP socket within %d s" % (self.binary, ifname, timeout))
+                time.sleep(0.01)
+            udp_buffers.raise_to(answerer[0])
+            found = udp_buffers.smallest(answerer[0])
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.ENOSYS):
+                return  # pidfd_getfd refused here: left as they are, and read as unknown
+            raise
+        if found is None or found < udp_buffers.SIZE:  # None: its sockets were closed meanwhile
+            raise WireGuardError("%s %s: UDP socket buffers read %s bytes after being set to %d"
+                                 % (self.binary, ifname, found, udp_buffers.SIZE))
 
     def write(self, ifname, namespace, private_key=None, listen_port=None, replace_peers=False, peer=None):
         lines = ["set=1"]

@@ -47,7 +47,10 @@ resources:
       description: The namespace.
       type: str
     wireguard:
-      description: Link name to its MTU, addresses, listen port, public key and peer (with C(last_handshake), epoch seconds).
+      description:
+        - Link name to its MTU, addresses, listen port, public key and peer (with C(last_handshake), epoch seconds).
+        - A wireguard-go link also has C(udp_buffer), the smallest buffer in bytes of its daemon's UDP sockets
+          (null before it has bound them; absent where they cannot be read).
       type: dict
     vxlan:
       description: The VXLAN device, its id, local address, port and peers, or null.
@@ -84,6 +87,8 @@ def describe(node, namespace, wireguard_go):
     for name, link in view["wireguard"].items():
         if link.get("peer") is not None and "public_keys" not in link["peer"]:
             link["peer"] = dict(link["peer"], last_handshake=state["wireguard"][name].get("_last_handshake", 0))
+        if "_udp_buffer" in state["wireguard"][name]:
+            link["udp_buffer"] = state["wireguard"][name]["_udp_buffer"]
     if state["babel"] is not None:
         view["babel"] = {"running": state["babel"]["running"], "router_id": babel.running_router_id(namespace)}
         if state["babel"]["running"]:
