@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import WIREGUARD_PREFIX, names_for_tag
@@ -92,7 +93,8 @@ def link_local(netid, node):
     groups = [iid[i:i + 2].hex() for i in range(0, 8, 2)]
     # Clear the universal/local bit (RFC 4291 modified EUI-64: 0 = local).
     groups[0] = "%04x" % (int(groups[0], 16) & 0xFDFF)
-    return "fe80::" + ":".join(g.lstrip("0") or "0" for g in groups)
+    # canonical text (RFC 5952), as the kernel's addresses read back: a zero first group compresses away
+    return str(ipaddress.IPv6Address("fe80::" + ":".join(groups)))
 
 
 def stable_mac(*parts):
