@@ -4,10 +4,11 @@ Paths, each one TCP stream of iperf3 (Debian's) for 10 s, IPv6, and 20 pings:
   veth       two fresh namespaces joined by a veth with the mesh's MTU (the ceiling)
   bare       a bare wireguard-go tunnel between two fresh namespaces (veth underlay,
              the mesh link's MTU): what one tunnel costs on this machine
-  bare-raised  the same, its UDP socket buffers raised as the collection raises its
-             own wireguard-go's (udp_buffers.py; later wireguard-go does it itself)
-  bare-lab   that raised tunnel between the lab nodes dc1 and dc2 themselves, over the
-             lab's underlay (its segment): what the mesh adds on top of a tunnel there
+  bare-tuned the same, tuned as the collection tunes its own wireguard-go links
+             (userspace_tuning.py: UDP socket buffers raised, received packets steered to
+             every CPU): what the mesh adds on top of a tunnel, like for like
+  bare-lab   that tuned tunnel between the lab nodes dc1 and dc2 themselves, over the
+             lab's underlay (its segment)
   mesh       workload dc1 -> workload dc2 of the default lab: bridge, veths, the
              resource namespaces' routing and one WireGuard link of the mesh
   direct     workload home1 -> workload dc1: a hidden node over its direct link
@@ -37,7 +38,7 @@ import yaml
 from labrun import ROOT, lab_env, load, playbook
 
 sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
-from ansible_collections.gridnet.tenant.plugins.module_utils import udp_buffers  # noqa: E402
+from ansible_collections.gridnet.tenant.plugins.module_utils import steering, udp_buffers  # noqa: E402
 SECONDS = 10
 ROUNDS = 3
 
@@ -89,13 +90,13 @@ def bare_pair(mtu):
             sh(inside(anchor.pid, ["ip", "link", "set", "lo", "up"]))
     return a, b, tunnel([(a.pid, "2001:db8:b0::1"), (b.pid, "2001:db8:b0::2")], mtu, "wg0", "2001:db8:b2::") \
         + tunnel([(a.pid, "2001:db8:b0::1"), (b.pid, "2001:db8:b0::2")], mtu, "wg1", "2001:db8:b4::", 51821,
-                 raised=True)
+                 tuned=True)
 
 
-def tunnel(ends, mtu, ifname, subnet, port=51820, raised=False):
+def tunnel(ends, mtu, ifname, subnet, port=51820, tuned=False):
     """A bare wireguard-go tunnel `ifname` between two namespaces [(pid, underlay address)], subnet::1 and ::2
-    on it, its UDP buffers `raised` or left as wireguard-go leaves them. Returns the daemons (the interfaces go
-    with them)."""
+    on it, `tuned` as the collection tunes its links or left as wireguard-go leaves them. Returns the daemons
+    (the interfaces go with them)."""
     keys, daemons = [], []
     for pid, _address in ends:
         private = sh(["wg", "genkey"]).strip()
@@ -117,11 +118,14 @@ def tunnel(ends, mtu, ifname, subnet, port=51820, raised=False):
                             subnet + "/64"]))
         sh(inside(pid, ["ip", "link", "set", ifname, "mtu", str(mtu), "up"]))
         sh(inside(pid, ["ip", "addr", "add", "%s%d/64" % (subnet, me + 1), "dev", ifname, "nodad"]))
-    for daemon in daemons if raised else ():  # nsenter execs wireguard-go: its pid is the daemon's
+    for daemon, (pid, _address) in zip(daemons, ends) if tuned else ():  # nsenter execs wireguard-go
         deadline = time.monotonic() + 5
         while udp_buffers.smallest(daemon.pid) is None and time.monotonic() < deadline:
             time.sleep(0.01)
         udp_buffers.raise_to(daemon.pid)
+        # sysfs shows the devices of the namespace that mounts it: a private mount namespace of its own
+        sh(["nsenter", "-t", str(pid), "-n", "unshare", "-m", "sh", "-c", "mount -t sysfs sysfs /sys && echo %s > "
+            "/sys/class/net/%s/queues/rx-0/rps_cpus" % (steering.text(steering.wanted_mask()), ifname)])
     return daemons
 
 
@@ -168,13 +172,13 @@ def main():
         # the same bare tunnel between the lab nodes dc1 and dc2 themselves, over the lab's underlay
         underlay = yaml.safe_load(open(os.path.join(inventory, "hosts.yml")))["all"]["hosts"]
         daemons += tunnel([(pids[n], underlay[n]["gridnet_tenant_underlay"]["ipv6"]) for n in ("dc1", "dc2")], mtu,
-                          "wgbench0", "2001:db8:b3::", port=51998, raised=True)
+                          "wgbench0", "2001:db8:b3::", port=51998, tuned=True)
         home_net, home2 = workload(pids["home1"], pids["home2"])
         direct_net, dc1_for_home = workload(pids["home1"], pids["dc1"])
         paths = [
             ("veth", (a.pid, None), (b.pid, None), "2001:db8:b1::2"),
             ("bare", (a.pid, None), (b.pid, None), "2001:db8:b2::2"),
-            ("bare-raised", (a.pid, None), (b.pid, None), "2001:db8:b4::2"),
+            ("bare-tuned", (a.pid, None), (b.pid, None), "2001:db8:b4::2"),
             ("bare-lab", (pids["dc1"], None), (pids["dc2"], None), "2001:db8:b3::2"),
             ("mesh", (pids["dc1"], name), (pids["dc2"], name), dc2),
             ("direct", (pids["home1"], direct_net), (pids["dc1"], direct_net), dc1_for_home),
@@ -198,8 +202,8 @@ def main():
               % (label, mbits, rtt, retransmits, " ".join("%.0f" % r[0] for r in results[label])))
     print("  mesh / bare tunnel:   %.2f throughput, %.2f RTT  (target >= 0.9)"
           % (median["mesh"][0] / median["bare"][0], median["mesh"][1] / median["bare"][1]))
-    print("  mesh / bare tunnel with its buffers raised too:   %.2f throughput, %.2f RTT"
-          % (median["mesh"][0] / median["bare-raised"][0], median["mesh"][1] / median["bare-raised"][1]))
+    print("  mesh / bare tunnel tuned as the mesh's links are:   %.2f throughput, %.2f RTT"
+          % (median["mesh"][0] / median["bare-tuned"][0], median["mesh"][1] / median["bare-tuned"][1]))
     print("  mesh / bare tunnel over the lab's underlay (dc1-dc2): %.2f throughput, %.2f RTT"
           % (median["mesh"][0] / median["bare-lab"][0], median["mesh"][1] / median["bare-lab"][1]))
     print("  relayed / direct:     %.2f throughput, %.2f RTT  (target >= 0.8)"

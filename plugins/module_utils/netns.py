@@ -7,7 +7,10 @@ pyroute2 0.9 creates a missing namespace silently when asked to open it, so
 opening goes through ``open_namespace`` (flags=0: a missing one is an error).
 A netns socket does not switch the process's view of /proc/sys/net, so
 sysctls are written from a thread that has entered the namespace (setns is
-per thread; the main thread never leaves the node's namespace).
+per thread; the main thread never leaves the node's namespace). sysfs shows
+the devices of the namespace that mounted it: a thread that needs the
+namespace's /sys/class/net also takes a mount namespace of its own, private,
+with sysfs mounted there, as `ip netns exec` does; it goes with the thread.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRo
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import netns as pr_netns
 
 NETNS_RUN_DIR = "/run/netns"
-CLONE_NEWNET = 0x40000000
+CLONE_NEWNET, CLONE_NEWNS = 0x40000000, 0x00020000
+MS_REC, MS_PRIVATE, MNT_DETACH = 0x4000, 0x40000, 2
 
 
 def exists(name):
@@ -96,17 +100,29 @@ def open_namespace(name):
     return _Shared(_shared[name])
 
 
-def run_inside(name, function, *args):
-    """Run function(*args) on a thread that has entered namespace `name`; return its result."""
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+
+
+def run_inside(name, function, *args, sysfs=False):
+    """Run function(*args) on a thread that has entered namespace `name`; return its result.
+
+    sysfs: the thread sees the namespace's own /sys (in a private mount namespace of its own).
+    """
     outcome = {}
 
     def target():
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             with open(os.path.join(NETNS_RUN_DIR, name)) as handle:
-                if libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, "setns(%s): %s" % (name, os.strerror(err)))
+                _check(libc.setns(handle.fileno(), CLONE_NEWNET), "setns(%s)" % name)
+            if sysfs:
+                _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+                _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making / private")
+                libc.umount2(b"/sys", MNT_DETACH)  # the node's; nothing there is fine too
+                _check(libc.mount(b"sysfs", b"/sys", b"sysfs", 0, None), "mounting sysfs in %s" % name)
             outcome["value"] = function(*args)
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, records, relay, routes, rules, udp_buffers
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, records, relay, routes, rules, userspace_tuning
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
@@ -206,25 +206,7 @@ class Resource(shape.Target):
                 changes += self._wireguard_updates(ifname, current, wanted,
                                                    backend_for_kind(kinds[ifname], self.wireguard_binary))
             changes += link_changes(self.ns, ifname, current, wanted)
-        return changes + self._udp_buffer_changes(desired, actual)
-
-    def _udp_buffer_changes(self, desired, actual):
-        """After the links are up (wireguard-go binds its sockets then): their daemons' UDP buffers raised."""
-        new = [name for name in sorted(desired["wireguard"]) if name not in actual["wireguard"]]
-        if new and predict_backend(self.backend_choice, self.wireguard_binary).kind != "tun":
-            new = []
-        low = [name for name, link in sorted(actual["wireguard"].items()) if name in desired["wireguard"]
-               and "_udp_buffer" in link and (link["_udp_buffer"] or 0) < udp_buffers.SIZE]
-        if not new + low:
-            return []
-
-        def raise_them():
-            for name in sorted(new + low):
-                backend = self.backend() if name in new else backend_for_kind("tun", self.wireguard_binary)
-                if backend.kind == "tun":
-                    backend.raise_udp_buffers(name)
-        return [Change("raise the UDP socket buffers of wireguard-go for %s" % ", ".join(sorted(new + low)),
-                       raise_them)]
+        return changes + userspace_tuning.changes(self, desired, actual)  # after the links are up
 
     def _create_wireguard(self, ifname, wanted):
         node = self.node

@@ -21,7 +21,7 @@ Keys starting with "_" are bookkeeping for the changes, never compared.
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, relay, routes, rules
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, relay, routes, rules, steering
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import public
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
@@ -158,6 +158,10 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
                 state["vxlan"] = dict(_vxlan_entry(ns, link, name, link_basics(ns, link, by_index)),
                                       **_mac(resource, "vxlan", link))
         state["routes"] = routes.read(ns, rules.ROUTE_PROTO)
+    tuns = [name for name, link_kind in state["_kinds"].items() if link_kind == "tun" and name in state["wireguard"]]
+    if tuns:  # steering.py: only the namespace's own sysfs shows it
+        for name, mask in netns.run_inside(resource["namespace"], steering.read, tuns, sysfs=True).items():
+            state["wireguard"][name]["_rps"] = mask
     return state
 
 

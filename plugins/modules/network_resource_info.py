@@ -50,7 +50,8 @@ resources:
       description:
         - Link name to its MTU, addresses, listen port, public key and peer (with C(last_handshake), epoch seconds).
         - A wireguard-go link also has C(udp_buffer), the smallest buffer in bytes of its daemon's UDP sockets
-          (null before it has bound them; absent where they cannot be read).
+          (null before it has bound them; absent where they cannot be read), and C(rps_cpus), the CPUs its
+          received packets are steered to (hex mask as sysfs shows it; C(00000000) is none).
       type: dict
     vxlan:
       description: The VXLAN device, its id, local address, port and peers, or null.
@@ -70,7 +71,7 @@ resources:
                "reach": "ffff", "cost": "96", "rtt": "0.811"}], "routes": []}
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns
+from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, steering
 from ansible_collections.gridnet.tenant.plugins.module_utils.converge import display, public
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
@@ -89,6 +90,8 @@ def describe(node, namespace, wireguard_go):
             link["peer"] = dict(link["peer"], last_handshake=state["wireguard"][name].get("_last_handshake", 0))
         if "_udp_buffer" in state["wireguard"][name]:
             link["udp_buffer"] = state["wireguard"][name]["_udp_buffer"]
+        if "_rps" in state["wireguard"][name]:
+            link["rps_cpus"] = steering.text(state["wireguard"][name]["_rps"])
     if state["babel"] is not None:
         view["babel"] = {"running": state["babel"]["running"], "router_id": babel.running_router_id(namespace)}
         if state["babel"]["running"]:

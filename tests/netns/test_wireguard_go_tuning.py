@@ -1,16 +1,26 @@
-"""wireguard-go's UDP socket buffers: raised to what later wireguard-go sets itself, read back by `ss`.
+"""wireguard-go links tuned: UDP socket buffers raised to what later wireguard-go sets itself (read back
+by `ss`), and what the TUN links receive steered to every CPU (read back from sysfs by `ip netns exec`).
 
 At the default buffers (208 KiB) a lab mesh link dropped one datagram in ten
 under one TCP stream (UdpRcvbufErrors), each a retransmit inside the tunnel.
 """
 
+import os
+
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab, udp_buffers
 
-# a node converged by a collection that did not raise the buffers
+# a node converged by a collection that tuned nothing
 EARLIER_VERSION = """
-from ansible_collections.gridnet.tenant.plugins.module_utils import wireguard_go
-wireguard_go.UserspaceBackend.raise_udp_buffers = lambda self, ifname, timeout=5: None
+from ansible_collections.gridnet.tenant.plugins.module_utils import userspace_tuning
+userspace_tuning.changes = lambda target, desired, actual: []
 """
+STEERED = os.cpu_count() > 1  # a single CPU has nothing to steer to
+
+
+def steering(pid, namespace, link):
+    """rps_cpus of link's receive queue, as the namespace's own sysfs shows it (nonzero: steered)."""
+    cat = ["ip", "netns", "exec", namespace, "cat", "/sys/class/net/%s/queues/rx-0/rps_cpus" % link]
+    return int(lab.run(pid, cat).stdout.strip().replace(",", ""), 16)
 
 
 def wireguard_go_buffers(pid):
@@ -24,7 +34,7 @@ def wireguard_go_buffers(pid):
     return found
 
 
-def test_wireguard_go_sockets_get_large_buffers_and_an_earlier_node_is_caught_up(farm):
+def test_wireguard_go_links_are_tuned_and_an_earlier_node_is_caught_up(farm):
     farm.node("nodea", ipv6="2001:db8:1::1")
     farm.node("nodeb", ipv6="2001:db8:1::2")
     farm.exit_node = "nodeb"
@@ -38,20 +48,28 @@ def test_wireguard_go_sockets_get_large_buffers_and_an_earlier_node_is_caught_up
     default = wireguard_go_buffers(farm.pids["nodea"])
     assert default and default != raised, default  # the kernel's defaults: what a daemon has on its own
 
+    link, namespace = resource["connected"][0]["interface"], resource["namespace"]
+    assert steering(farm.pids["nodea"], namespace, link) == 0
+
     check = farm.module("nodea", "network_resource", resource=resource, check=True)
-    link = resource["connected"][0]["interface"]
-    wanted = "raise the UDP socket buffers of wireguard-go for %s" % link
-    assert check["changes"] == [wanted], check
+    wanted = ["raise the UDP socket buffers of wireguard-go for %s" % link]
+    wanted += ["steer to every CPU the packets received on %s (RPS)" % link] if STEERED else []
+    assert check["changes"] == wanted, check
     assert wireguard_go_buffers(farm.pids["nodea"]) == default  # check mode touched nothing
+    assert steering(farm.pids["nodea"], namespace, link) == 0
 
     caught_up = farm.module("nodea", "network_resource", resource=resource)
-    assert caught_up["changes"] == [wanted], caught_up
+    assert caught_up["changes"] == wanted, caught_up
     assert wireguard_go_buffers(farm.pids["nodea"]) == raised
+    assert bool(steering(farm.pids["nodea"], namespace, link)) == STEERED
     assert farm.module("nodea", "network_resource", resource=resource)["changed"] is False
 
     info = farm.module("nodea", "network_resource_info")
     assert [r["wireguard"][link]["udp_buffer"] for r in info["resources"]] == [udp_buffers.SIZE]
+    assert [bool(int(r["wireguard"][link]["rps_cpus"].replace(",", ""), 16)) for r in info["resources"]] == [STEERED]
 
-    # a new link is raised in the converge that makes it, and the other node's too
+    # a new link is tuned in the converge that makes it, and the other node's too
     assert not farm.converge(the_plan, "nodeb").get("failed")
     assert wireguard_go_buffers(farm.pids["nodeb"]) == raised
+    other = the_plan["nodes"]["nodeb"]["resources"][0]
+    assert bool(steering(farm.pids["nodeb"], other["namespace"], other["connected"][0]["interface"])) == STEERED
