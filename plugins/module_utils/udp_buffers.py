@@ -19,6 +19,7 @@ as they are.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import socket
 
@@ -50,7 +51,17 @@ def _udp_sockets(pid):
                     continue
             except OSError:
                 continue  # closed meanwhile
-            copy = socket.socket(fileno=_getfd(pidfd, int(fd)))
+            try:
+                mine = _getfd(pidfd, int(fd))
+            except OSError as exc:
+                if exc.errno == errno.EBADF:  # closed since the listing (a UAPI connection, say)
+                    continue
+                raise
+            try:
+                copy = socket.socket(fileno=mine)
+            except OSError:  # the number was reused for something else meanwhile
+                os.close(mine)
+                continue
             if copy.type == socket.SOCK_DGRAM and copy.family in (socket.AF_INET, socket.AF_INET6):
                 found.append(copy)
             else:

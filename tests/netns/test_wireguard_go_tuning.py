@@ -6,6 +6,8 @@ under one TCP stream (UdpRcvbufErrors), each a retransmit inside the tunnel.
 """
 
 import os
+import subprocess
+import sys
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import lab, udp_buffers
 
@@ -73,3 +75,25 @@ def test_wireguard_go_links_are_tuned_and_an_earlier_node_is_caught_up(farm):
     assert wireguard_go_buffers(farm.pids["nodeb"]) == raised
     other = the_plan["nodes"]["nodeb"]["resources"][0]
     assert bool(steering(farm.pids["nodeb"], other["namespace"], other["connected"][0]["interface"])) == STEERED
+
+
+CHURN = """
+import socket, sys
+kept = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+print(kept.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2, flush=True)
+while True:  # a daemon's short-lived descriptors, as wireguard-go's UAPI connections are
+    for brief in [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _unused in range(100)]:
+        brief.close()
+"""
+
+
+def test_sockets_closed_while_they_are_read_are_passed_over():
+    # CI run: "pidfd_getfd: Bad file descriptor" when the daemon closed the UAPI connection just read from
+    child = subprocess.Popen([sys.executable, "-c", CHURN], stdout=subprocess.PIPE, text=True)
+    try:
+        kept = int(child.stdout.readline())
+        for _unused in range(3000):
+            assert udp_buffers.smallest(child.pid) == kept
+    finally:
+        child.kill()
+        child.wait()
