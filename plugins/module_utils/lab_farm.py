@@ -18,6 +18,7 @@ import shlex
 import subprocess
 import time
 
+from ansible_collections.gridnet.tenant.plugins.module_utils import steering
 from ansible_collections.gridnet.tenant.plugins.module_utils.lab import (
     DEFAULT_LAB,
     LabError,
@@ -95,6 +96,8 @@ def wire_node(topology, pids, node):
                         "peer", "name", port, "netns", str(router), "mtu", mtu], check=True, capture_output=True)
         run(pids[node], ["ip", "link", "set", segment_name, "up"])
         run(router, ["ip", "link", "set", port, "master", "br-" + segment_name, "up"])
+        for machine, ifname in ((pids[node], segment_name), (router, port)):
+            _steer_received(machine, ifname)
         if host is None:
             continue  # an interface without addresses: the exit's uplink parent
         for family in ("ipv6", "ipv4"):
@@ -103,6 +106,24 @@ def wire_node(topology, pids, node):
                 if defaults.get((node, family)) == segment_name:
                     run(pids[node], ["ip", "-6" if family == "ipv6" else "-4", "route", "add", "default",
                                      "via", _host(segment[family], 1).split("/")[0]])
+
+
+def _steer_received(pid, ifname):
+    """What a lab machine receives on a cable, handled on a CPU of its own (RPS) as on a separate machine.
+
+    A veth hands a packet to its peer in the sender's own softirq, so without
+    this every router between two nodes (NAT, switch, a relay) runs in the
+    sending wireguard-go's thread, one after the other: the lab's internet
+    would cost the nodes' CPU serially, which a farm's routers never do. In
+    the lab, relayed 326 -> 448 Mbit/s, direct 460 -> 525, the mesh 529 -> 512
+    (3 interleaved rounds). sysfs shows a namespace's devices to a mount made
+    in it: a private mount namespace of its own, as `ip netns exec` makes.
+    """
+    mask = steering.wanted_mask()
+    if mask:
+        run(pid, ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                  'mount -t sysfs sysfs /sys && echo "$1" > "/sys/class/net/$2/queues/rx-0/rps_cpus"', "steer",
+                  steering.text(mask), ifname])
 
 
 def _build_routers(topology, pids):

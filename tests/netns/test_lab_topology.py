@@ -1,4 +1,5 @@
-"""The lab's topology options: a segment's MTU reaches every interface of the segment."""
+"""The lab's topology options: a segment's MTU reaches every interface of the segment; every cable's ends
+hand what they receive to a CPU's queue of their own, as separate machines would."""
 
 import os
 
@@ -22,6 +23,23 @@ def test_a_segment_mtu_is_set_on_its_bridge_and_both_ends_of_every_cable():
                        check=False).returncode == 0  # 1352 + 48 = 1400 crosses
         assert lab.run(pids["n"], ["ping", "-6", "-c", "1", "-W", "2", "-M", "do", "-s", "1353", "2001:db8:30::1"],
                        check=False).returncode != 0  # one byte more does not
+    finally:
+        lab_farm.stop_farm(name)
+
+
+def receive_steering(pid, ifname):
+    """rps_cpus of ifname in lab machine pid, through a sysfs mounted in its own namespace."""
+    read = "mount -t sysfs sysfs /sys && cat /sys/class/net/%s/queues/rx-0/rps_cpus" % ifname
+    return int(lab.run(pid, ["unshare", "--mount", "sh", "-c", read]).stdout.strip().replace(",", ""), 16)
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="one CPU: nothing to steer to, and nothing is")
+def test_both_ends_of_every_cable_steer_what_they_receive_to_every_cpu():
+    name = "gridnet-topology-%d" % os.getpid()
+    try:
+        pids = lab_farm.build_farm(SMALL, lab=name)
+        ends = [(pids["n"], "slow"), (pids["m"], "fast"), (pids["r"], "slow0"), (pids["r"], "fast0")]
+        assert [bool(receive_steering(pid, ifname)) for pid, ifname in ends] == [True] * 4
     finally:
         lab_farm.stop_farm(name)
 
