@@ -167,7 +167,7 @@ def read_state(node, resource, expected_private_key=None, expected_public_key=No
 
 def _wireguard_entry(entry, config, expected_private_key, expected_public_key):
     entry["listen_port"] = config["listen_port"]
-    if "udp_buffer" in config:  # wireguard-go's, where it can be read: resource.py raises it
+    if "udp_buffer" in config:  # wireguard-go's, where it can be read: userspace_tuning.py raises it
         entry["_udp_buffer"] = config["udp_buffer"]
     if config["private_key"] is None:
         entry["public_key"] = None
