@@ -38,7 +38,7 @@ import yaml
 from labrun import ROOT, lab_env, load, playbook
 
 sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
-from ansible_collections.gridnet.tenant.plugins.module_utils import steering, udp_buffers  # noqa: E402
+from ansible_collections.gridnet.tenant.plugins.module_utils import lab_farm, udp_buffers  # noqa: E402
 SECONDS = 10
 ROUNDS = 3
 
@@ -123,9 +123,7 @@ def tunnel(ends, mtu, ifname, subnet, port=51820, tuned=False):
         while udp_buffers.smallest(daemon.pid) is None and time.monotonic() < deadline:
             time.sleep(0.01)
         udp_buffers.raise_to(daemon.pid)
-        # sysfs shows the devices of the namespace that mounts it: a private mount namespace of its own
-        sh(["nsenter", "-t", str(pid), "-n", "unshare", "-m", "sh", "-c", "mount -t sysfs sysfs /sys && echo %s > "
-            "/sys/class/net/%s/queues/rx-0/rps_cpus" % (steering.text(steering.wanted_mask()), ifname)])
+        lab_farm.steer_received(pid, ifname)  # as the collection steers its wireguard-go links
     return daemons
 
 

@@ -97,7 +97,7 @@ def wire_node(topology, pids, node):
         run(pids[node], ["ip", "link", "set", segment_name, "up"])
         run(router, ["ip", "link", "set", port, "master", "br-" + segment_name, "up"])
         for machine, ifname in ((pids[node], segment_name), (router, port)):
-            _steer_received(machine, ifname)
+            steer_received(machine, ifname)
         if host is None:
             continue  # an interface without addresses: the exit's uplink parent
         for family in ("ipv6", "ipv4"):
@@ -108,7 +108,7 @@ def wire_node(topology, pids, node):
                                      "via", _host(segment[family], 1).split("/")[0]])
 
 
-def _steer_received(pid, ifname):
+def steer_received(pid, ifname):
     """What a lab machine receives on a cable, handled on a CPU of its own (RPS) as on a separate machine.
 
     A veth hands a packet to its peer in the sender's own softirq, so without
