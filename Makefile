@@ -12,9 +12,9 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest; iperf3: the data-plane benchmark
-APT_PACKAGES := wireguard-go wireguard-tools nftables iproute2 iputils-ping babeld python3-venv util-linux procps iperf3 \
+APT_PACKAGES := wireguard-go wireguard-tools nftables iptables iproute2 iputils-ping babeld python3-venv util-linux procps iperf3 \
 	openssh-server openssh-client qemu-system-x86 busybox-static etcd-server etcd-client
-APT_COMMANDS := wireguard-go wg nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 busybox etcd etcdctl
+APT_COMMANDS := wireguard-go wg nft iptables-nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 busybox etcd etcdctl
 
 .PHONY: help setup test unit netns playbooks kernel collection lint bench plan clean lab lab-down molecule
 

@@ -6,8 +6,10 @@
     gridnet-tenant-agent boot     converge every record once (what a boot needs), then exit
     gridnet-tenant-agent run      boot, then supervise: every INTERVAL seconds look at each
                                   record's links, and converge again the one whose link died
-                                  (a wireguard-go that crashed takes its link with it), or
-                                  whose babeld died
+                                  (a wireguard-go that crashed takes its link with it), whose
+                                  babeld died, or whose relay table the host's firewall flushed;
+                                  and let tenant bridge frames pass the host's FORWARD again
+                                  where br_netfilter sends them there (host_firewall.py)
     gridnet-tenant-agent status   each record and what is wrong with it, if anything
 
 It calls the very converge code the modules run (resource.py, exit_gateway.py),
@@ -26,13 +28,15 @@ import socket
 import sys
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel, exit_gateway, keys, netns, records, resource
+from ansible_collections.gridnet.tenant.plugins.module_utils import (
+    babel, converge, exit_gateway, host_firewall, keys, netns, records, relay, resource)
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
 
 RUN_LOCK = "/run/gridnet-tenant/agent.lock"
 DEFAULT_INTERVAL = 1.0
 MAX_BACKOFF = 30.0
+FIREWALL_EVERY = 10  # looks between full checks of the host firewall (iptables-legacy changes give no signal)
 
 
 def log(text):
@@ -82,13 +86,26 @@ def _link_names():
     return {name for _index, name in socket.if_nameindex()}
 
 
-def problems(entry):
-    """What is missing of a record on this node now (empty when healthy): a cheap look, one dump per namespace."""
+def expected_tables(entry):
+    """{(nft family, name)} of the tables a record owns in the node's own namespace: a relay's."""
+    plan = entry["plan"]
+    if entry["kind"] != "resource":
+        return set()
+    return {(relay.FAMILIES[version][0], relay.table_name(plan["tag"])) for version in plan.get("relay") or {}}
+
+
+def problems(entry, tables=None):
+    """What is missing of a record on this node now (empty when healthy): a cheap look, one dump per namespace.
+    tables: the node namespace's nft tables (relay.tables()), read once for every record of a look."""
     namespace = entry["namespace"]
     if not netns.exists(namespace):
         return ["namespace %s is missing" % namespace]
     missing = expected_links(entry) - netns.run_inside(namespace, _link_names)
     wrong = ["link %s is missing in %s" % (name, namespace) for name in sorted(missing)]
+    owned = expected_tables(entry)
+    if owned:
+        gone = owned - (relay.tables() if tables is None else tables)
+        wrong += ["nftables table %s %s is missing" % table for table in sorted(gone)]
     if entry["kind"] == "resource" and entry["plan"].get("babel") and babel.running_pid(namespace) is None:
         wrong.append("babeld is not running in %s" % namespace)
     return wrong
@@ -116,21 +133,44 @@ def boot(state_dir=records.STATE_DIR):
     return failed + len(broken)
 
 
+def firewall_look(last_signal, done, state_dir=records.STATE_DIR):
+    """Let tenant bridge frames pass the host's FORWARD again where they no longer do (Docker restarted, its
+    rules re-made; a firewall reloaded). A full check (iptables processes) only when the cheap signal moved,
+    or every FIREWALL_EVERY looks. Returns the signal seen."""
+    try:
+        seen = host_firewall.signal()
+        if not seen or (seen == last_signal and done % FIREWALL_EVERY):
+            return seen
+        entries, _unused = records.recorded(state_dir)
+        if not any(e["kind"] == "resource" for e in entries):
+            return seen
+        with records.node_lock():
+            result = converge.converge(host_firewall.HostFirewall())
+        if result["changes"]:
+            log("host firewall: %s" % "; ".join(result["changes"]))
+    except (GridnetError, OSError) as exc:
+        log("host firewall: %s" % exc)
+    return seen
+
+
 def supervise(interval=DEFAULT_INTERVAL, state_dir=records.STATE_DIR, rounds=None):
     """Look at every record each `interval` s; converge again what lost a link. Failing ones back off."""
     retry_at = {}
     done = 0
+    signal = None
     while rounds is None or done < rounds:
         done += 1
         time.sleep(interval)
+        signal = firewall_look(signal, done, state_dir)
         entries, _unused = records.recorded(state_dir)
         now = time.monotonic()
+        tables = relay.tables() if any(expected_tables(e) for e in entries) else set()
         for entry in entries:
             key = (entry["kind"], entry["namespace"])
             if retry_at.get(key, (0, 0))[0] > now:
                 continue
             try:
-                wrong = problems(entry)
+                wrong = problems(entry, tables)
             except (OSError, ValueError) as exc:  # the namespace went while we looked
                 wrong = [str(exc)]
             if not wrong:

@@ -19,6 +19,7 @@ it takes again.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -31,6 +32,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_
 CANONICAL_CACHE = "/run/gridnet-tenant/nft-canonical"
 
 FAMILY = "inet"
+NFPROTO = {"ip": 2, "ip6": 10, "inet": 1}  # a netlink dump is of one family
 MISSING = ("No such file or directory", "does not exist")
 
 
@@ -150,3 +152,27 @@ def delete(namespace, table, nft="nft", family=FAMILY):
     result = _run(nft, ["delete", "table", family, table], namespace)
     if result.returncode != 0 and not any(m in result.stderr for m in MISSING):
         raise NftError("deleting table %s in %s: %s" % (table, namespace, result.stderr.strip()))
+
+
+def dump(what, families=tuple(NFPROTO)):
+    """[(family, message)] of the nftables `tables` or `chains` of this process's network namespace, read over
+    netlink: no nft process. A kernel without nf_tables has none."""
+    from pyroute2.nftables.main import NFTables  # only here: a node that needs no table never loads it
+
+    found = []
+    for family in families:
+        try:
+            nfnl = NFTables(nfgen_family=NFPROTO[family])
+        except OSError as exc:
+            if exc.errno == errno.EPROTONOSUPPORT:
+                return []
+            raise
+        with nfnl:
+            found += [(family, message) for message in getattr(nfnl, "get_" + what)()]
+    return found
+
+
+def tables(families=tuple(NFPROTO)):
+    """{(family, name): handle} of the tables of this namespace (a table made again has a new handle)."""
+    return {(family, table.get_attr("NFTA_TABLE_NAME")): table.get_attr("NFTA_TABLE_HANDLE")
+            for family, table in dump("tables", families)}

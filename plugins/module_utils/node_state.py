@@ -16,7 +16,7 @@ import contextlib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import records
 from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
-from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, keys, netns, prune, upstream
+from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, host_firewall, keys, netns, prune, upstream
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import predict_backend
@@ -71,6 +71,13 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
         part_changes, before["resources"], after["resources"], backends = converge_resources(
             node, resources, options, check_mode)
         changes += part_changes
+        warnings = []
+        if resources:
+            # the node's own firewall may drop what the tenant bridges carry (docs/node-firewall.md)
+            result = shape.converge(host_firewall.HostFirewall(), check_mode)
+            changes += _prefixed("host firewall", result["changes"])
+            before["host_firewall"], after["host_firewall"] = result["before"], result["after"]
+            warnings = host_firewall.warnings(host_firewall.udp_ports(resources), host_firewall.in_scope())
         if pruning:
             result = prune.prune([r["namespace"] for r in resources], check_mode, options["wireguard_go"],
                                  options["key_dir"], [r["netid"] for r in resources], locked=True, node=node)
@@ -97,4 +104,6 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
             shape.apply_changes(agent_changes, agent_install.APPLY_ERRORS)
         changes += _prefixed("agent", [c.text for c in agent_changes])
         before["agent"], after["agent"] = [c.text for c in agent_changes], []
-    return {"changes": changes, "before": before, "after": after, "backends": backends, "removed": removed}
+    return {"changes": changes, "before": before, "after": after, "backends": backends, "removed": removed,
+            "warnings": warnings}
+

@@ -15,7 +15,9 @@ WireGuard link whose UDP goes this way is as fast as a direct one plus one
 kernel hop.
 
 A datagram from a new address or port replaces what was learnt for its port,
-so a NAT that changes its mapping is followed at its next packet. Anyone able
+so a NAT that changes its mapping is followed at its next packet, and a table
+made again (after the node's own firewall flushed it) relearns both ends from
+their keepalives (KEEPALIVE). Anyone able
 to send to the relay's ports can therefore divert a relayed link's datagrams
 (still encrypted: the link's peer discards them) until the real node's next
 packet; the ends keep 25 s keepalives, so a diversion lasts while it is kept up.
@@ -27,7 +29,6 @@ It is compared in nft's terse listing, without the learnt entries.
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import shutil
 
@@ -38,6 +39,11 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.errors import Input
 # IP version key of the plan's relay entry -> (nft family, address type, address selector)
 FAMILIES = {"ipv4": ("ip", "ipv4_addr", "ip"), "ipv6": ("ip6", "ipv6_addr", "ip6")}
 LEARNT_TIMEOUT = "3m"  # a sender not heard for this long is learnt again from its next datagram
+# The persistent keepalive of a link whose endpoint is a relay's port (both ends are behind NAT). A relay
+# that lost what it learnt (the node's firewall flushed the ruleset; the agent restores the table within a
+# second) forwards a pair again once each end has sent a datagram: this bounds that wait, for 32-byte
+# datagrams every few seconds per relayed link.
+KEEPALIVE = 3
 
 
 TABLE_PREFIX = "gt_relay_"
@@ -130,21 +136,9 @@ def desired(resource, nft="nft", keep=True):
 
 
 def tables():
-    """{(nft family, name)} of the tables in this process's network namespace, read over netlink: no nft
-    process on a node that relays nothing."""
-    from pyroute2.nftables.main import NFTables  # only here: the plain node path never needs it
-
-    found = set()
-    for number, family in ((2, "ip"), (10, "ip6")):  # NFPROTO_IPV4, NFPROTO_IPV6: a dump is of one family
-        try:
-            nfnl = NFTables(nfgen_family=number)
-        except OSError as exc:
-            if exc.errno == errno.EPROTONOSUPPORT:  # a kernel without nf_tables holds no table of ours
-                return set()
-            raise
-        with nfnl:
-            found.update((family, t.get_attr("NFTA_TABLE_NAME")) for t in nfnl.get_tables())
-    return found
+    """{(nft family, name)} of the ip and ip6 tables of this process's network namespace: no nft process on a
+    node that relays nothing."""
+    return set(nftables.tables(("ip", "ip6")))
 
 
 def read(resource, present_tables, nft="nft"):

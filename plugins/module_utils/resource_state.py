@@ -87,7 +87,8 @@ def desired_state(resource, private_key):
                     "public_key": link["public_key"],
                     "endpoint": link["endpoint"],
                     "allowed_ips": sorted(link["allowed_ips"]),
-                    "persistent_keepalive": resource.get("persistent_keepalive", 0),
+                    "persistent_keepalive": relay.KEEPALIVE if link.get("relay")
+                    else resource.get("persistent_keepalive", 0),
                 },
             }
     if resource.get("vxlan"):

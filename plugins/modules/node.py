@@ -20,6 +20,11 @@ description:
   - Every part is checked before any is touched. Every network resource is read and diffed first, and the
     WireGuard links they still need are checked against the node's capacity together (the inotify budget of
     wireguard-go), so a node never stops half-way through its networks for want of capacity.
+  - The node's own firewall is taken into account. Where br_netfilter sends bridged frames to an iptables filter
+    table (Docker loads it and sets the FORWARD policy to DROP), one rule lets frames bridged within tenant bridges
+    pass (in Docker's DOCKER-USER chain, else at the head of FORWARD), for iptables-nft and iptables-legacy, IPv4
+    and IPv6. A native nftables firewall that drops forwarded packets or input by policy is named in a warning
+    with what must pass. See docs/node-firewall.md.
 extends_documentation_fragment:
   - gridnet.tenant.attributes
   - gridnet.tenant.node
@@ -124,6 +129,7 @@ changes:
     - "network acme: create namespace gt-k3pxqa"
     - "exit of acme: create uplink gtu-k3pxqa on uplink0"
     - "prune: remove namespace gt-oldnet and its links"
+    - "host firewall: let frames bridged within tenant bridges pass the node's ipv4 FORWARD (br_netfilter is on; iptables-nft)"
 backends:
   description: The WireGuard back end of each network resource's new links, by netid (null when none was made).
   returned: always
@@ -183,6 +189,8 @@ def main():
     options["nft"] = nft
     result = run(module, "node", converge_node, resources, exits, upstream_routes, options, module.check_mode,
                  params["prune"] and "resources" in parts, agent)
+    for text in result["warnings"]:
+        module.warn(text)
     exit_converged(module, result, backends=result["backends"], removed=result["removed"],
                    networks=[r["netid"] for r in resources])
 
