@@ -25,7 +25,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
-    state=dict(type="str", choices=["plan", "settle", "show", "migrate", "export"], default="plan"),
+    state=dict(type="str", choices=["plan", "settle", "show", "check", "migrate", "export"], default="plan"),
     networks=dict(type="list", elements="dict", default=[]),
     plaintext=dict(type="bool", default=False),
     applied=dict(type="list", elements="str", default=[]),
@@ -132,9 +132,11 @@ class ActionModule(ActionBase):
         file_store = ledger_file.FileStore(path, vault, plaintext, encrypt_identity)
         try:
             store = _store(args["backend"], args["etcd"], path, vault, plaintext, encrypt_identity)
-            if state == "show":
+            if state in ("show", "check"):
                 with store.locked(check=True):
                     current = store.read()
+                if state == "check":  # what the write at the end of the run would refuse, refused now
+                    store.check_writable(current)
                 return dict(result, changed=False, rows=rows(current), lines=table_lines(current))
             released = []
             if state == "plan":

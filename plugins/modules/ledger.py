@@ -23,6 +23,9 @@ description:
   - C(state=settle) releases what is C(removing) once its removal has been applied (every node of its network is in
     O(applied), or no longer in the inventory). A released prefix is reused only after every other free one.
   - C(state=show) returns the ledger as rows (network, node, prefix, IPv4 subnet, ports, state).
+  - C(state=check) reads the ledger as C(state=show) does and fails if this run could not write it (no vault
+    secret configured and O(plaintext) not asked; with O(backend=etcd), the cluster out of reach): the
+    C(netresource) role runs it before any node is touched.
   - With O(backend=etcd) the ledger is shared by several controllers in an etcd cluster (docs/ledger.md) - always
     vault-encrypted, the read-plan-write held under a lease-backed lock and written by a transaction that fails if
     another run wrote in between (then tried again). C(state=migrate) copies the file at O(path) into etcd,
@@ -38,7 +41,7 @@ options:
   state:
     description: What to do.
     type: str
-    choices: [plan, settle, show, migrate, export]
+    choices: [plan, settle, show, check, migrate, export]
     default: plan
   networks:
     description: The tenant networks (C(gridnet_tenant_networks)), for C(state=plan).

@@ -68,6 +68,9 @@ class EtcdStore(object):
         self.revision, self.token = 0, None
         self.migrating = False  # a store of ledger_file's may move an earlier version's file; this one never
 
+    def check_writable(self, ledger):
+        """Nothing more to refuse: without a vault secret this store is not made at all."""
+
     @contextlib.contextmanager
     def locked(self, check=False):
         """The lock for a read-plan-write; check mode only reads, and takes none."""

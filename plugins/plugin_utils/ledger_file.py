@@ -239,6 +239,10 @@ class FileStore(object):
         self.legacy = legacy_of(self.path)
         return read(self.legacy or self.path, self.vault)
 
+    def check_writable(self, ledger):
+        """Refuse now what write() would refuse at the end of the run (no vault secret, no plaintext asked)."""
+        render(ledger, self.vault, self.plaintext, self.path, self.encrypt_identity)
+
     def write(self, ledger):
         write(self.path, ledger, self.vault, self.plaintext, self.encrypt_identity)
         if self.legacy:

@@ -75,3 +75,21 @@ def test_site_renders_mesh_exit_and_upstream_routes_idempotently(farm, tmp_path)
         assert labtools.probe(farm.pids["b"], "wl", "udp", INET4, 9000) == EXIT4
     finally:
         echo.kill()
+
+
+def test_a_ledger_that_could_not_be_written_stops_the_run_before_any_key_is_made(farm, tmp_path):
+    """No vault secret and no clear text asked: the ledger's write at the end would be refused, so nothing starts."""
+    farm.node("gw", ipv6="2001:db8:1::1", reachable=True)
+    farm.node("b", ipv6="2001:db8:1::2", reachable=True)
+    farm.cable("gw", "b", "2001:db8:1::")
+    farm.outside("gw")
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory(farm)))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", PYTHONPATH="")
+    env.pop("ANSIBLE_VAULT_PASSWORD_FILE", None)
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                             str(tmp_path / "hosts.yml"), os.path.join(ROOT, "playbooks", "site.yml")],
+                            capture_output=True, text=True, env=env, check=False)
+    assert result.returncode != 0 and "no vault secret is configured" in result.stdout, result.stdout[-3000:]
+    for node in ("gw", "b"):  # no key, record or agent on any node
+        assert lab.run(farm.pids[node], ["ls", "-A", "/var/lib"]).stdout.strip() == "", node
