@@ -11,6 +11,9 @@ LINK := $(COLLECTIONS)/ansible_collections/gridnet/tenant
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Ansible's own files (temporary files, SSH control sockets, molecule's state) stay in this checkout:
+# nothing a target runs writes under ~/.ansible, where a later plain ansible-playbook would find it
+export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
 # openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest; iperf3: the data-plane benchmark
 APT_PACKAGES := wireguard-go wireguard-tools nftables iptables iproute2 iputils-ping babeld python3-venv util-linux procps iperf3 \
 	openssh-server openssh-client qemu-system-x86 busybox-static etcd-server etcd-client

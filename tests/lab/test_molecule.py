@@ -52,3 +52,6 @@ def test_scenario_converges_is_idempotent_and_verifies():
     anchors = subprocess.run(["pgrep", "-f", "gridnet-lab-anchor %s " % ENV["GRIDNET_LAB_NAME"]],
                              capture_output=True, text=True, check=False)
     assert anchors.stdout == "", "lab processes left behind: %s" % anchors.stdout
+    # molecule's prerun installed a copy of the collection there, which a later plain ansible-playbook ran
+    stale = os.path.expanduser("~/.ansible/collections/ansible_collections/gridnet")
+    assert not os.path.exists(stale), "the scenario left a copy of the collection in %s" % stale
