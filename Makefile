@@ -16,10 +16,10 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
 # openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest; iperf3: the data-plane benchmark
 APT_PACKAGES := wireguard-go wireguard-tools nftables iptables iproute2 iputils-ping babeld python3-venv util-linux procps iperf3 \
-	openssh-server openssh-client qemu-system-x86 busybox-static etcd-server etcd-client
-APT_COMMANDS := wireguard-go wg nft iptables-nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 busybox etcd etcdctl
+	openssh-server openssh-client qemu-system-x86 qemu-utils busybox-static etcd-server etcd-client mmdebstrap e2fsprogs
+APT_COMMANDS := wireguard-go wg nft iptables-nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 qemu-img busybox etcd etcdctl mmdebstrap mkfs.ext4
 
-.PHONY: help setup test unit netns playbooks kernel collection lint bench plan clean lab lab-down molecule
+.PHONY: help setup test unit netns playbooks kernel farm collection lint bench plan clean lab lab-down molecule molecule-farm
 
 help:
 	@echo "make lab     set everything up, build the lab, render the tenant networks, print the matrix"
@@ -28,6 +28,7 @@ help:
 	@echo "make unit    pure-logic tests (no root)"
 	@echo "make netns   tests that build real network namespaces (root)"
 	@echo "make kernel  the kernel WireGuard back end, in Debian's kernel under QEMU (root)"
+	@echo "make farm    a farm of real Debian 12 machines under QEMU (systemd, SSH, Docker) (root)"
 	@echo "make lint    ansible-lint --profile production and ansible-test sanity"
 	@echo "make bench   benchmarks, printing their figures"
 
@@ -57,7 +58,7 @@ $(LINK):
 	@ln -sfn $(CURDIR) $(LINK)
 
 test: setup
-	$(BIN)/pytest -q $(wildcard tests/unit tests/netns tests/playbooks tests/lab tests/kernel)
+	$(BIN)/pytest -q $(wildcard tests/unit tests/netns tests/playbooks tests/lab tests/kernel tests/farm)
 	$(MAKE) --no-print-directory collection
 	$(MAKE) --no-print-directory lint
 
@@ -79,6 +80,10 @@ playbooks: setup
 # The kernel WireGuard back end, inside Debian's kernel under QEMU (tests/kernel/vm.py).
 kernel: setup
 	$(BIN)/pytest -q -s tests/kernel
+
+# Three Debian 12 machines under QEMU, built with mmdebstrap and cached in .build/farm (tests/farm/vmfarm.py).
+farm: setup
+	$(BIN)/pytest -q -s tests/farm
 
 # Build the collection tarball, install it into a scratch path and use it by FQCN.
 collection: setup
@@ -120,6 +125,10 @@ lab-down: setup
 
 molecule: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_VAULT_PASSWORD_FILE=$(CURDIR)/playbooks/lab/vault-password $(BIN)/molecule test
+
+# The farm scenario: create boots the three guests, converge and verify run over SSH, destroy removes them.
+molecule-farm: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH GRIDNET_FARM_DIR=$(CURDIR)/.build/molecule-farm $(BIN)/molecule test -s farm
 
 plan: setup
 	$(BIN)/ansible-playbook -i docs/examples/inventory playbooks/plan.yml
