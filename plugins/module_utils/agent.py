@@ -29,7 +29,7 @@ import sys
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import (
-    babel, converge, exit_gateway, host_firewall, keys, netns, records, relay, resource)
+    babel, convergence, exit_gateway, host_firewall, keys, netns, records, relay, resource)
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 
 
@@ -81,8 +81,8 @@ def expected_links(entry):
 
 
 def _link_names():
-    # libc's if_nameindex, not a parsed link dump: the agent looks every second, and pyroute2's parsing of
-    # every attribute of every link cost 6 ms a namespace of 19 links (0.4 ms this way)
+    # libc's if_nameindex, not a parsed link dump: the agent looks every second, and pyroute2 parses every
+    # attribute of every link (the two costs are measured in docs/node-agent.md)
     return {name for _index, name in socket.if_nameindex()}
 
 
@@ -145,7 +145,7 @@ def firewall_look(last_signal, done, state_dir=records.STATE_DIR):
         if not any(e["kind"] == "resource" for e in entries):
             return seen
         with records.node_lock():
-            result = converge.converge(host_firewall.HostFirewall())
+            result = convergence.converge(host_firewall.HostFirewall())
         if result["changes"]:
             log("host firewall: %s" % "; ".join(result["changes"]))
     except (GridnetError, OSError) as exc:

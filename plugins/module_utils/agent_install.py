@@ -21,12 +21,12 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import agent, netns
+from ansible_collections.gridnet.tenant.plugins.module_utils import agent, netns, options
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard_go import INOTIFY_SYSCTL
 
-AGENT_DIR = "/var/lib/gridnet-tenant/agent"
+AGENT_DIR = options.AGENT_DIR
 LAUNCHER = "gridnet-tenant-agent"
 UNIT_PATH = "/etc/systemd/system/gridnet-tenant-agent.service"
 LOG_PATH = "/run/gridnet-tenant/agent.log"

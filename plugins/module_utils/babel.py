@@ -35,7 +35,7 @@ import subprocess
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import files, netns, rules
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 
 BABEL_DIR = "/run/gridnet-tenant/babel"

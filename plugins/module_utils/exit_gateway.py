@@ -17,9 +17,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
+from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns, nftables, records, routes, rules
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
     APPLY_ERRORS,
@@ -57,8 +57,11 @@ def validate(exit_plan):
     rules.check_allow_list(exit_plan.get("ipv6_allow") or [], exit_plan["block"])
 
 
-class Exit(shape.Target):
+class Exit(convergence.Target):
     apply_errors = APPLY_ERRORS
+    # states with routes: route records read as text
+    display = staticmethod(routes.display)
+    shown = staticmethod(routes.shown)
 
     def __init__(self, node, exit_plan, state="present", check_mode=False, nft="nft"):
         try:
@@ -188,4 +191,4 @@ def converge(exit_plan, state, check_mode=False, nft="nft", record=None, locked=
             (contextlib.nullcontext(node) if node is not None else IPRoute()) as node:
         target = Exit(node, exit_plan, state, check_mode, nft)
         extra = records.bookkeeping("exit", exit_plan["namespace"], exit_plan, record, state)
-        return shape.converge(target, check_mode, extra)
+        return convergence.converge(target, check_mode, extra)

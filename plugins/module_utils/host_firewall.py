@@ -27,7 +27,7 @@ import shutil
 import subprocess
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import nftables
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, Target
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change, Target
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES
 
 BRIDGES = PREFIXES["bridge"] + "+"  # iptables' wildcard: every tenant bridge

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import ApplyError
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import NetlinkError

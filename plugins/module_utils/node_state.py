@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import records
-from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
+from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
 from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, host_firewall, keys, netns, prune, upstream
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
@@ -38,7 +38,7 @@ def converge_resources(node, resources, options, check_mode):
                         options["wireguard_go"]) for r in resources]
     try:
         record = {k: options[k] for k in RESOURCE_OPTIONS}
-        prepared = [shape.prepare(t, records.bookkeeping("resource", t.resource["namespace"], t.resource, record,
+        prepared = [convergence.prepare(t, records.bookkeeping("resource", t.resource["namespace"], t.resource, record,
                                                          "present")) for t in targets]
         new_links = sum(t.new_links for t in targets)
         if new_links:
@@ -48,7 +48,7 @@ def converge_resources(node, resources, options, check_mode):
         changes, before, after, backends = [], {}, {}, {}
         for target, ready in zip(targets, prepared):
             netid = target.resource["netid"]
-            result = shape.finish(ready, check_mode)
+            result = convergence.finish(ready, check_mode)
             changes += _prefixed("network %s" % netid, result["changes"])
             before[netid], after[netid] = result["before"], result["after"]
             backends[netid] = target._backend.name if target._backend is not None else None
@@ -74,7 +74,7 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
         warnings = []
         if resources:
             # the node's own firewall may drop what the tenant bridges carry (docs/node-firewall.md)
-            result = shape.converge(host_firewall.HostFirewall(), check_mode)
+            result = convergence.converge(host_firewall.HostFirewall(), check_mode)
             changes += _prefixed("host firewall", result["changes"])
             before["host_firewall"], after["host_firewall"] = result["before"], result["after"]
             warnings = host_firewall.warnings(host_firewall.udp_ports(resources), host_firewall.in_scope())
@@ -101,7 +101,7 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
                                                    supervisor=agent["supervisor"],
                                                    inotify_max_user_instances=agent.get("inotify_max_user_instances"))
         if not check_mode:
-            shape.apply_changes(agent_changes, agent_install.APPLY_ERRORS)
+            convergence.apply_changes(agent_changes, agent_install.APPLY_ERRORS)
         changes += _prefixed("agent", [c.text for c in agent_changes])
         before["agent"], after["agent"] = [c.text for c in agent_changes], []
     return {"changes": changes, "before": before, "after": after, "backends": backends, "removed": removed,

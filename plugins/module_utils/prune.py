@@ -15,7 +15,7 @@ import contextlib
 import os
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import babel, keys, netns, records, relay, workload
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change, apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import removal_changes

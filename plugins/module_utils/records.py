@@ -21,7 +21,7 @@ import json
 import os
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 
 STATE_DIR = "/var/lib/gridnet-tenant/state"
 LOCK_PATH = "/run/gridnet-tenant/converge.lock"

@@ -33,7 +33,7 @@ import ipaddress
 import shutil
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import nftables
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
 
 # IP version key of the plan's relay entry -> (nft family, address type, address selector)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
+from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
 from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, records, relay, routes, rules, userspace_tuning
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import NodeError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import (
@@ -44,10 +44,13 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import (
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
 
-class Resource(shape.Target):
+class Resource(convergence.Target):
     """A network resource (namespace, bridge, veth, links, routes) as a converge target."""
 
     apply_errors = APPLY_ERRORS
+    # states with routes: route records read as text
+    display = staticmethod(routes.display)
+    shown = staticmethod(routes.shown)
 
     def __init__(self, node, resource, state="present", private_key=None, check_mode=False,
                  backend_choice="auto", wireguard_binary="wireguard-go"):
@@ -324,6 +327,6 @@ def converge(resource, state, private_key=None, check_mode=False, backend_choice
     with (contextlib.nullcontext() if check_mode or locked else records.node_lock()), IPRoute() as node:
         target = Resource(node, resource, state, private_key, check_mode, backend_choice, wireguard_binary)
         extra = records.bookkeeping("resource", resource["namespace"], resource, record, state)
-        result = shape.converge(target, check_mode, extra)
+        result = convergence.converge(target, check_mode, extra)
         result["backend"] = target._backend.name if target._backend is not None else None
         return result

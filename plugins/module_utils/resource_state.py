@@ -22,7 +22,7 @@ Keys starting with "_" are bookkeeping for the changes, never compared.
 from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, relay, routes, rules, steering
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import public
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import public
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, WIREGUARD_PREFIX

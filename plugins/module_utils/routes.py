@@ -14,12 +14,28 @@ from __future__ import annotations
 
 import socket
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import ROUTE_FIELDS as FIELDS
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import route_text as text
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change, show
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import index_of
 
 DEFAULTS = {socket.AF_INET6: "::/0", socket.AF_INET: "0.0.0.0/0"}
+FIELDS = ("via", "dev", "metric")  # a route record's fields, in the order they read
+
+
+def text(record):
+    """How a route record reads in change lists and returned states: "via X dev Y metric N"."""
+    return " ".join("%s %s" % (field, record[field]) for field in FIELDS if field in record)
+
+
+def display(state):
+    """A state as modules return it: its routes read as text (the display of every target with routes)."""
+    if isinstance(state, dict) and isinstance(state.get("routes"), dict):
+        return dict(state, routes={dst: text(r) for dst, r in state["routes"].items()})
+    return state
+
+
+def shown(value):
+    """A value of a state with routes, in a read-back failure: a route record as text."""
+    return text(value) if isinstance(value, dict) and "via" in value else show(value)
 
 
 def route(via, dev=None, metric=None):

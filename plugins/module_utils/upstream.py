@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import converge as shape
+from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
 from ansible_collections.gridnet.tenant.plugins.module_utils import routes, rules
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
@@ -68,10 +68,13 @@ def read_routes(ipr, wanted):
     return dict(sorted(found.items()))
 
 
-class UpstreamRoutes(shape.Target):
+class UpstreamRoutes(convergence.Target):
     """Prefix routes only: a default route is not ours to manage."""
 
     apply_errors = APPLY_ERRORS
+    # states with routes: route records read as text
+    display = staticmethod(routes.display)
+    shown = staticmethod(routes.shown)
 
     def __init__(self, ipr, wanted_routes):
         self.ipr, self.wanted = ipr, desired_routes(wanted_routes)
@@ -88,5 +91,5 @@ class UpstreamRoutes(shape.Target):
 
 def converge(wanted_routes, check_mode=False):
     with IPRoute() as ipr:
-        result = shape.converge(UpstreamRoutes(ipr, wanted_routes), check_mode)
+        result = convergence.converge(UpstreamRoutes(ipr, wanted_routes), check_mode)
     return dict(result, before=result["before"]["routes"], after=result["after"]["routes"])

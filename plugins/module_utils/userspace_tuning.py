@@ -14,7 +14,7 @@ links need neither.
 from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import netns, steering, udp_buffers
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import Change
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import backend_for_kind, predict_backend
 
 

@@ -108,6 +108,7 @@ state:
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION, WIREGUARD_OPTIONS
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import private_keys
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
@@ -117,9 +118,7 @@ def main():
     module = node_module(
         resource=dict(type="dict", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
-        wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
-        wireguard_go=dict(type="str", default="wireguard-go"),
+        **KEY_DIR_OPTION, **WIREGUARD_OPTIONS
     )
     resource, state = module.params["resource"], module.params["state"]
     try:

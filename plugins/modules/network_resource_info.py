@@ -72,7 +72,8 @@ resources:
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, steering
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import display, public
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import public
+from ansible_collections.gridnet.tenant.plugins.module_utils.routes import display
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
 from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import read_state

@@ -149,6 +149,7 @@ networks:
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_state import converge_node
+from ansible_collections.gridnet.tenant.plugins.module_utils.options import AGENT_OPTIONS, KEY_DIR_OPTION, WIREGUARD_OPTIONS
 
 
 def main():
@@ -162,16 +163,9 @@ def main():
         exits=dict(type="list", elements="dict"),
         upstream_routes=dict(type="list", elements="dict"),
         prune=dict(type="bool", default=True),
-        key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
-        wireguard_backend=dict(type="str", choices=["auto", "kernel", "userspace"], default="auto"),
-        wireguard_go=dict(type="str", default="wireguard-go"),
         nft=dict(type="str", default="nft"),
-        agent=dict(type="dict", options=dict(
-            agent_dir=dict(type="path", default="/var/lib/gridnet-tenant/agent"),
-            supervisor=dict(type="str", choices=["auto", "systemd", "detached", "none"], default="auto"),
-            interval=dict(type="float", default=1.0),
-            inotify_max_user_instances=dict(type="int"),
-        )),
+        agent=dict(type="dict", options=AGENT_OPTIONS),
+        **KEY_DIR_OPTION, **WIREGUARD_OPTIONS
     )
     params = module.params
     if params["plan"] is not None:

@@ -81,17 +81,15 @@ launcher:
 import os
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
-from ansible_collections.gridnet.tenant.plugins.module_utils.converge import apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.options import AGENT_OPTIONS
 
 
 def main():
     module = node_module(
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        agent_dir=dict(type="path", default="/var/lib/gridnet-tenant/agent"),
-        supervisor=dict(type="str", choices=["auto", "systemd", "detached", "none"], default="auto"),
-        interval=dict(type="float", default=1.0),
-        inotify_max_user_instances=dict(type="int"),
+        **AGENT_OPTIONS
     )
     if module.params["interval"] <= 0:
         module.fail_json(msg="interval must be a positive number of seconds, not %s" % module.params["interval"])

@@ -64,6 +64,7 @@ removed:
 """
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION, WIREGUARD_GO_OPTION
 from ansible_collections.gridnet.tenant.plugins.module_utils.prune import prune
 
 
@@ -71,8 +72,7 @@ def main():
     module = node_module(
         keep=dict(type="list", elements="str", required=True),
         networks=dict(type="list", elements="str"),
-        key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
-        wireguard_go=dict(type="str", default="wireguard-go"),
+        **KEY_DIR_OPTION, **WIREGUARD_GO_OPTION
     )
     result = run(module, "pruning network resources", prune,
                  module.params["keep"], module.check_mode, module.params["wireguard_go"],

@@ -93,6 +93,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gridnet.tenant.plugins.module_utils import keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION
 
 
 class KeyProblem(Exception):
@@ -129,7 +130,7 @@ def main():
             netid=dict(type="str"),
             netids=dict(type="list", elements="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            key_dir=dict(type="path", default="/var/lib/gridnet-tenant/keys"),
+            **KEY_DIR_OPTION
         ),
         required_one_of=[("netid", "netids")],
         mutually_exclusive=[("netid", "netids")],

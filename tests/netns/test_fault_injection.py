@@ -10,8 +10,8 @@ from ansible_collections.gridnet.tenant.plugins.module_utils import lab
 # Runs in the module's own process: the FAIL_AT-th change raises as a failed netlink call would.
 FAULT = """
 import errno
-from ansible_collections.gridnet.tenant.plugins.module_utils import converge
-_real_apply_changes = converge.apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
+_real_apply_changes = convergence.apply_changes
 def _faulty(changes, errors=(OSError,)):
     for position, change in enumerate(changes, 1):
         if position == %d:
@@ -19,7 +19,7 @@ def _faulty(changes, errors=(OSError,)):
                 raise OSError(errno.EIO, "fault injected by the test")
             change.apply = fail
     return _real_apply_changes(changes, errors)
-converge.apply_changes = _faulty
+convergence.apply_changes = _faulty
 """
 
 

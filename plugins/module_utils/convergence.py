@@ -14,9 +14,6 @@ from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.errors import ApplyError, GridnetError
 
-ROUTE_FIELDS = ("via", "dev", "metric")  # a route record's fields, in the order they read
-
-
 class Change(object):
     def __init__(self, text, apply):
         self.text = text
@@ -42,6 +39,14 @@ class Target(object):
         """The actual state as compared with the desired one: bookkeeping keys (leading _) dropped."""
         return public(actual)
 
+    def display(self, state):
+        """A state as the module returns it (routes.py shows route records as text)."""
+        return state
+
+    def shown(self, value):
+        """One value of a state, in a read-back failure."""
+        return show(value)
+
     def close(self):
         """Release what the changes opened (a namespace handle)."""
 
@@ -62,36 +67,21 @@ def apply_changes(changes, errors=(OSError,)):
             raise ApplyError("%s failed: %s" % (change.text, exc))
 
 
-def differences(want, have, path=""):
-    """Where `have` is not `want`: one line per leaf, with its path."""
+def differences(want, have, path="", shown=None):
+    """Where `have` is not `want`: one line per leaf, with its path. shown: how a leaf reads (show())."""
+    shown = shown or show
     if isinstance(want, dict) and isinstance(have, dict):
         lines = []
         for key in sorted(set(want) | set(have), key=str):
-            lines += differences(want.get(key), have.get(key), "%s %s" % (path, key) if path else str(key))
+            lines += differences(want.get(key), have.get(key), "%s %s" % (path, key) if path else str(key), shown)
         return lines
     if want == have:
         return []
-    return ["%s: wanted %s, found %s" % (path, _show(want), _show(have))]
+    return ["%s: wanted %s, found %s" % (path, shown(want), shown(have))]
 
 
-def route_text(record):
-    """How a route record reads in change lists and returned states: "via X dev Y metric N"."""
-    return " ".join("%s %s" % (field, record[field]) for field in ROUTE_FIELDS if field in record)
-
-
-def _show(value):
-    if value is None:
-        return "nothing"
-    if isinstance(value, dict) and "via" in value:
-        return route_text(value)
-    return repr(value)
-
-
-def display(state):
-    """A state as modules return it: routes read as text."""
-    if isinstance(state, dict) and isinstance(state.get("routes"), dict):
-        return dict(state, routes={dst: route_text(r) for dst, r in state["routes"].items()})
-    return state
+def show(value):
+    return "nothing" if value is None else repr(value)
 
 
 class Prepared(object):
@@ -120,10 +110,11 @@ def finish(prepared, check_mode=False):
     if changes and not check_mode:
         apply_changes(changes, target.apply_errors)
         after = target.comparable(prepared.desired, target.read())
-        wrong = differences(wanted, after)
+        wrong = differences(wanted, after, shown=target.shown)
         if wrong:
             raise ApplyError("applied, but the state read back differs: %s" % "; ".join(wrong))
-    return {"changes": [c.text for c in changes], "before": display(prepared.before), "after": display(after)}
+    return {"changes": [c.text for c in changes], "before": target.display(prepared.before),
+            "after": target.display(after)}
 
 
 def converge(target, check_mode=False, extra=()):
