@@ -114,10 +114,10 @@ def steer_received(pid, ifname):
     A veth hands a packet to its peer in the sender's own softirq, so without
     this every router between two nodes (NAT, switch, a relay) runs in the
     sending wireguard-go's thread, one after the other: the lab's internet
-    would cost the nodes' CPU serially, which a farm's routers never do. In
-    the lab, relayed 326 -> 448 Mbit/s, direct 460 -> 525, the mesh 529 -> 512
-    (3 interleaved rounds). sysfs shows a namespace's devices to a mount made
-    in it: a private mount namespace of its own, as `ip netns exec` makes.
+    would cost the nodes' CPU serially, which a farm's routers never do (what
+    that cost is measured in docs/lab.md). sysfs shows a namespace's devices to
+    a mount made in it: a private mount namespace of its own, as `ip netns exec`
+    makes.
     """
     mask = steering.wanted_mask()
     if mask:

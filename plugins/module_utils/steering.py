@@ -7,10 +7,9 @@ A packet wireguard-go decrypts and writes into its TUN device is routed,
 bridged and delivered to the workload in the writing thread's own softirq,
 so wireguard-go decrypts the next one only after all that; the mesh path is a
 pipeline that one CPU runs end to end. With RPS the TUN's receive queue hands
-each flow to a CPU's backlog (hashed), and wireguard-go goes on at once. In
-the lab one TCP stream across a mesh link went from 414 to 502 Mbit/s
-(medians of 3 interleaved rounds). The kernel back end needs none: it
-receives through NAPI and decrypts on every CPU already.
+each flow to a CPU's backlog (hashed), and wireguard-go goes on at once (what
+it bought is measured in docs/node-modules.md). The kernel back end needs
+none: it receives through NAPI and decrypts on every CPU already.
 
 Only sysfs sets it (rx-0/rps_cpus), so these run inside the resource's
 namespace with its own /sys (netns.run_inside(..., sysfs=True)). Compared as
