@@ -24,7 +24,7 @@ description:
     O(applied), or no longer in the inventory). A released prefix is reused only after every other free one.
   - C(state=show) returns the ledger as rows (network, node, prefix, IPv4 subnet, ports, state).
   - C(state=check) reads the ledger as C(state=show) does and fails if this run could not write it (no vault
-    secret configured and O(plaintext) not asked; with O(backend=etcd), the cluster out of reach): the
+    secret configured and O(plaintext) not asked; with O(backend=etcd), the cluster out of reach). The
     C(netresource) role runs it before any node is touched.
   - With O(backend=etcd) the ledger is shared by several controllers in an etcd cluster (docs/ledger.md) - always
     vault-encrypted, the read-plan-write held under a lease-backed lock and written by a transaction that fails if
