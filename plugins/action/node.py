@@ -12,34 +12,9 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import Slicer
+from ansible_collections.gridnet.tenant.plugins.plugin_utils import slices
 
-PLAN_VARIABLE = "gridnet_tenant_plan"
-UPSTREAM_GROUP = "gridnet_tenant_upstream_routers"
 SLICE_PARTS = ("resources", "exits", "upstream_routes")
-SLICE_ERRORS = (PlanError, ValueError, KeyError, TypeError)  # a plan that is not one, or has no such host
-
-
-def host_slice(plan, host, upstream, upstream_exits=()):
-    """The parts of host's slice of the plan (compact, or materialised by the plan filter), as the module takes them."""
-    if "nodes" in plan:
-        part = {"resources": (plan["nodes"].get(host) or {}).get("resources") or [],
-                "exits": [e for e in plan["exits"] if e["node"] == host],
-                "upstream_routes": list(plan["upstream_routes"]) if upstream else []}
-    else:
-        part = Slicer(plan).node(host, upstream=upstream)
-    if upstream_exits:
-        part["upstream_routes"] = [r for r in part["upstream_routes"] if r["exit"] in upstream_exits]
-    return part
-
-
-def slice_for(plan, task_vars, upstream=None, upstream_exits=()):
-    """The task's host's slice; upstream None: whether the host is in group gridnet_tenant_upstream_routers."""
-    host = task_vars.get("inventory_hostname")
-    if upstream is None:
-        upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
-    return host_slice(plan, host, upstream, upstream_exits), upstream
 
 
 class ActionModule(ActionBase):
@@ -53,21 +28,23 @@ class ActionModule(ActionBase):
         given = [k for k in SLICE_PARTS if args.get(k) is not None]
         plan = args.pop("plan", None)
         if plan is None and not given:
-            plan = task_vars.get(PLAN_VARIABLE)  # the kept plan as it is: templating it would copy it for every host
+            # the kept plan as it is: templating it would copy it for every host
+            plan = task_vars.get(slices.PLAN_VARIABLE)
         if plan is not None:
             if given:
                 return dict(result, failed=True, msg="gridnet.tenant.node: give either plan or %s, not both"
                             % ", ".join(given))
             try:
-                part, upstream = slice_for(plan, task_vars, args.pop("upstream", None), args.pop("upstream_exits", None))
-            except SLICE_ERRORS as exc:
+                part, upstream = slices.slice_for(plan, task_vars, args.pop("upstream", None),
+                                                  args.pop("upstream_exits", None))
+            except slices.SLICE_ERRORS as exc:
                 return dict(result, failed=True, msg="gridnet.tenant.node: no slice of the plan for %s: %s"
                             % (host, exc))
             args.update(resources=part["resources"], exits=part["exits"],
                         upstream_routes=part["upstream_routes"] if upstream else None)
         elif not given:
             return dict(result, failed=True, msg="gridnet.tenant.node: no plan (%s is not set) and no resources, "
-                        "exits or upstream_routes given" % PLAN_VARIABLE)
+                        "exits or upstream_routes given" % slices.PLAN_VARIABLE)
         else:
             args.pop("upstream", None)
             args.pop("upstream_exits", None)

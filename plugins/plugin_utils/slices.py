@@ -20,6 +20,7 @@ import sys
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils import render
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.allocation import relay_key
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.hosts import Underlay
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.inventory import Network
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import resource_names
@@ -28,6 +29,22 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Top
 FORMAT = 3  # 2: relays, the relay ports of pairs linked through a relay; 3: routing, topology, degree, backup_exits, hubs
 PORT_DIGITS = 4  # a listen port as 4 hex digits; 0000 where two members have no WireGuard link
 _UNDERLAY_FIELDS = Underlay._fields[1:]
+# a network record's keys that are inventory.Network fields (the exit node is "exit"; backup_exits and hubs are
+# lists in the record); the exit's allow-list, forwards and IPv4 range are rendered at plan time into plan["exits"]
+_RECORD_FIELDS = {"exit": "exit_node"}
+_NOT_RECORDED = {"ipv4_range": None, "ipv6_allow": (), "ipv4_dnat": ()}
+PLAN_VARIABLE = "gridnet_tenant_plan"
+UPSTREAM_GROUP = "gridnet_tenant_upstream_routers"
+SLICE_ERRORS = (PlanError, ValueError, KeyError, TypeError)  # a plan that is not one, or has no such host
+
+
+def network_of(record):
+    """The inventory.Network a compact plan's network record holds, decoded by field name."""
+    fields = {_RECORD_FIELDS.get(key, key): record[key] for key in record
+              if _RECORD_FIELDS.get(key, key) in Network._fields}
+    fields.update(_NOT_RECORDED, backup_exits=tuple(tuple(e) for e in record["backup_exits"]),
+                  hubs=tuple(record["hubs"]))
+    return Network(**fields)
 
 
 def compact(networks, underlays, ports, exits, upstream_routes):
@@ -124,13 +141,8 @@ class Slicer(object):
         """(render.Network, peer views, endpoint hosts, relay duties), built on first use."""
         netid = record["netid"]
         if netid not in self._networks:
-            members = record["members"]
-            # the exit's allow-list, forwards and IPv4 range are rendered at plan time, into plan["exits"]
-            net = Network(netid, record["tag"], members, record["exit"], record["exit_ipv6"], record["exit_ipv4"],
-                          None, (), (), record["vxlan_group"], record["ipv6_nat"], record["routing"],
-                          record["topology"], record["degree"], tuple(tuple(e) for e in record["backup_exits"]),
-                          tuple(record["hubs"]))
-            underlays = {m: self.underlay(m) for m in members}
+            net = network_of(record)
+            underlays = {m: self.underlay(m) for m in net.members}
             w = render.Network(net, resource_names(net.tag), record["link_local"], record["prefixes"],
                                record["subnets"], record["vni"], record["block"], record["public_keys"],
                                Topology(net, underlays))
@@ -160,6 +172,28 @@ class Slicer(object):
             "exits": [e for e in self.plan["exits"] if e["node"] == node],
             "upstream_routes": list(self.plan["upstream_routes"]) if upstream else [],
         }
+
+
+def host_slice(plan, host, upstream, upstream_exits=()):
+    """The parts of host's slice of a plan (compact, or materialised by the plan filter), as gridnet.tenant.node
+    takes them; upstream_exits: only the upstream routes towards these exits (empty: all)."""
+    if "nodes" in plan:
+        part = {"resources": (plan["nodes"].get(host) or {}).get("resources") or [],
+                "exits": [e for e in plan["exits"] if e["node"] == host],
+                "upstream_routes": list(plan["upstream_routes"]) if upstream else []}
+    else:
+        part = Slicer(plan).node(host, upstream=upstream)
+    if upstream_exits:
+        part["upstream_routes"] = [r for r in part["upstream_routes"] if r["exit"] in upstream_exits]
+    return part
+
+
+def slice_for(plan, task_vars, upstream=None, upstream_exits=()):
+    """The task's host's slice; upstream None: whether the host is in group gridnet_tenant_upstream_routers."""
+    host = task_vars.get("inventory_hostname")
+    if upstream is None:
+        upstream = host in (task_vars.get("groups") or {}).get(UPSTREAM_GROUP, [])
+    return host_slice(plan, host, upstream, upstream_exits), upstream
 
 
 def materialised(plan):
