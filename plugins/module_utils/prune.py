@@ -18,7 +18,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils import babel, keys,
 from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.netlink import APPLY_ERRORS
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource import removal_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import removal
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
@@ -66,11 +66,10 @@ def prune(keep, check_mode=False, wireguard_binary="wireguard-go", key_dir=None,
         stale = sorted(t for t in tags if PREFIXES["namespace"] + t not in keep)
         changes = []
         for tag in stale:
-            resource = names_for_tag(tag)
-            actual = {"namespace": netns.exists(resource["namespace"])}
-            changes += babel.removal(resource, babel.read(resource))
-            changes += removal_changes(resource, actual, node, wireguard_binary)
-            changes += relay.removal({"tag": tag}, relay_tables.get(tag, {}))
+            resource = dict(names_for_tag(tag), tag=tag)
+            actual = {"namespace": netns.exists(resource["namespace"]), "babel": babel.read(resource),
+                      "relay": relay_tables.get(tag, {})}
+            changes += removal(resource, actual, node, wireguard_binary)
             for kind_name in records.KINDS:
                 forget = records.forget_change(kind_name, resource["namespace"])
                 changes += [forget] if forget else []

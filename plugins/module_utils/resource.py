@@ -94,10 +94,7 @@ class Resource(convergence.Target):
 
     def changes(self, desired, actual):
         if self.state == "absent":
-            # babeld first: it withdraws its routes while its links still exist
-            return babel.removal(self.resource, actual["babel"]) \
-                + removal_changes(self.resource, actual, self.node, self.wireguard_binary) \
-                + relay.removal(self.resource, actual["relay"])
+            return removal(self.resource, actual, self.node, self.wireguard_binary)
         self.check_preconditions(desired, actual)
         changes = (self.workload_side(desired, actual) + self.wireguard_changes(desired, actual)
                    + self.vxlan_changes(desired, actual)
@@ -292,8 +289,17 @@ def _remove_wireguard(ns, ifname, backend):
     backend.wait_gone(ifname)
 
 
+def removal(resource, actual, node, wireguard_binary="wireguard-go"):
+    """Every change that removes a resource, in order: the one removal sequence of a resource's parts (the
+    module's state=absent, and pruning). actual: its "babel", "namespace" and "relay" as read; resource needs
+    only its names (names.names_for_tag) and tag."""
+    # babeld first: it withdraws its routes while its links still exist
+    return babel.removal(resource, actual["babel"]) + removal_changes(resource, actual, node, wireguard_binary) \
+        + relay.removal(resource, actual["relay"])
+
+
 def removal_changes(resource, actual, node, wireguard_binary="wireguard-go"):
-    """Remove what this resource made, and nothing else."""
+    """Remove what this resource made in the kernel (namespace, links, bridge, veth), and nothing else."""
     changes = []
     name = resource["namespace"]
     if actual["namespace"]:
