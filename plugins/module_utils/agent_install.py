@@ -60,18 +60,22 @@ WantedBy=multi-user.target
 
 
 def code_files():
-    """{relative path: source bytes} of every module_utils module this process has loaded."""
+    """{relative path: source bytes} of every module_utils module this process has loaded, packages (parts/)
+    as their __init__.py, and an __init__.py in every folder above them, up to ansible_collections/."""
     files = {}
     for name, module in sorted(sys.modules.items()):
         if not name.startswith(PACKAGE + ".") or module is None:
             continue
-        source = module.__loader__.get_source(name)
-        path = os.path.join(*name.split(".")) + ".py"
+        source = module.__loader__.get_source(name) or ""
+        parts = name.split(".")
+        path = os.path.join(*(parts + ["__init__.py"])) if hasattr(module, "__path__") \
+            else os.path.join(*parts) + ".py"
         files[path] = source.encode("utf-8")
-    for init in ("ansible_collections/gridnet/__init__.py", "ansible_collections/gridnet/tenant/__init__.py",
-                 "ansible_collections/gridnet/tenant/plugins/__init__.py",
-                 "ansible_collections/gridnet/tenant/plugins/module_utils/__init__.py"):
-        files.setdefault(init, b"")
+    for path in list(files):
+        folder = os.path.dirname(path)
+        while os.path.dirname(folder):  # ansible_collections/ itself is a namespace: no __init__.py
+            files.setdefault(os.path.join(folder, "__init__.py"), b"")
+            folder = os.path.dirname(folder)
     return files
 
 

@@ -17,8 +17,7 @@ import contextlib
 from ansible_collections.gridnet.tenant.plugins.module_utils import records
 from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
 from ansible_collections.gridnet.tenant.plugins.module_utils import exit_gateway, host_firewall, keys, netns, prune, upstream
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import Resource, validate
 from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import predict_backend
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute

@@ -110,8 +110,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.errors import Gridn
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
 from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION, WIREGUARD_OPTIONS
 from ansible_collections.gridnet.tenant.plugins.module_utils.keys import private_keys
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import validate
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge, validate
 
 
 def main():

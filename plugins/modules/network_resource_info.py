@@ -76,7 +76,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import 
 from ansible_collections.gridnet.tenant.plugins.module_utils.routes import display
 from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource_state import read_state
+from ansible_collections.gridnet.tenant.plugins.module_utils.resource import read_state
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
 
