@@ -38,7 +38,8 @@ import yaml
 from labrun import ROOT, lab_env, load, playbook
 
 sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab_farm, udp_buffers  # noqa: E402
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab_farm
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import udp_buffers  # noqa: E402
 SECONDS = 10
 ROUNDS = 3
 

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "unit"))
 
 from ansible_collections.ansible.utils.plugins.filter.ipsubnet import FilterModule as UtilsFilters  # noqa: E402
 from ansible_collections.gridnet.tenant.plugins.filter.carving import carve  # noqa: E402
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan  # noqa: E402
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan  # noqa: E402
 from inventory_factory import farm  # noqa: E402
 
 

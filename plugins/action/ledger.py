@@ -16,11 +16,11 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.parsing.vault import VaultLib, VaultSecretsContext
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger, ledger_file
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_etcd import Conflict, EtcdStore
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError, require_netaddr
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_table import table_lines, rows
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact_plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger, ledger_file
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.ledger_etcd import Conflict, EtcdStore
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError, require_netaddr
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.ledger_table import table_lines, rows
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import compact_plan
 
 
 ARGUMENT_SPEC = dict(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import slices
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import slices
 
 SLICE_PARTS = ("resources", "exits", "upstream_routes")
 

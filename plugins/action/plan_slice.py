@@ -11,7 +11,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import PLAN_VARIABLE, SLICE_ERRORS, slice_for
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.slices import PLAN_VARIABLE, SLICE_ERRORS, slice_for
 
 ARGUMENT_SPEC = dict(dest=dict(type="path"))
 

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import carving
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors, require_netaddr
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import carving
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import filter_errors, require_netaddr
 
 
 @filter_errors

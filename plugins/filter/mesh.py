@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import inventory, mesh
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors, require_netaddr
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.topology import Topology
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import inventory, mesh
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import filter_errors, require_netaddr
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.topology import Topology
 
 
 @filter_errors

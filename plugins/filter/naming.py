@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.rules import check_public_key
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import naming
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors as _checked
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.rules import check_public_key
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import naming
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import filter_errors as _checked
 
 
 @_checked

@@ -8,9 +8,9 @@ Each takes the plan compact (as a run keeps it) or materialised (the plan filter
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import picture, verify
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import filter_errors
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.slices import materialised
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import picture, verify
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import filter_errors
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.slices import materialised
 
 
 @filter_errors

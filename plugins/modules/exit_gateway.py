@@ -90,8 +90,8 @@ state:
       elements: str
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.exit_gateway import converge
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.exit_gateway import converge
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import exit_converged, node_module, run
 
 
 def main():

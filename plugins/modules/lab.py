@@ -157,8 +157,8 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab, lab_cuts, lab_farm
-from ansible_collections.gridnet.tenant.plugins.module_utils.files import write_atomic
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab, lab_cuts, lab_farm
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.files import write_atomic
 
 try:
     import yaml

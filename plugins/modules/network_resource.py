@@ -106,11 +106,11 @@ state:
       sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.errors import GridnetError
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
-from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION, WIREGUARD_OPTIONS
-from ansible_collections.gridnet.tenant.plugins.module_utils.keys import private_keys
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource import converge, validate
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors import GridnetError
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import KEY_DIR_OPTION, WIREGUARD_OPTIONS
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.keys import private_keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.resource import converge, validate
 
 
 def main():

@@ -71,14 +71,14 @@ resources:
                "reach": "ffff", "cost": "96", "rtt": "0.811"}], "routes": []}
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel, netns, steering
-from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import public
-from ansible_collections.gridnet.tenant.plugins.module_utils.routes import display
-from ansible_collections.gridnet.tenant.plugins.module_utils.names import names_for_tag, tag_of_namespace
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module
-from ansible_collections.gridnet.tenant.plugins.module_utils.resource import read_state
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, netns, steering
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import public
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.routes import display
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import names_for_tag, tag_of_namespace
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import node_module
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.resource import read_state
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.pyroute import IPRoute
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.pyroute import IPRoute
 
 
 def describe(node, namespace, wireguard_go):

@@ -147,9 +147,9 @@ networks:
   elements: str
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_state import converge_node
-from ansible_collections.gridnet.tenant.plugins.module_utils.options import AGENT_OPTIONS, KEY_DIR_OPTION, WIREGUARD_OPTIONS
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_state import converge_node
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import AGENT_OPTIONS, KEY_DIR_OPTION, WIREGUARD_OPTIONS
 
 
 def main():

@@ -80,10 +80,10 @@ launcher:
 
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import agent_install
-from ansible_collections.gridnet.tenant.plugins.module_utils.convergence import apply_changes
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import node_module, run
-from ansible_collections.gridnet.tenant.plugins.module_utils.options import AGENT_OPTIONS
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import agent_install
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import apply_changes
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import AGENT_OPTIONS
 
 
 def main():

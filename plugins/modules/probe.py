@@ -65,9 +65,9 @@ made:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import workload
-from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError
-from ansible_collections.gridnet.tenant.plugins.module_utils.rules import check_ifname
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import workload
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors import InputError
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.rules import check_ifname
 
 
 def main():

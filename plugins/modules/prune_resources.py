@@ -63,9 +63,9 @@ removed:
   sample: ["gt-oldnet"]
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
-from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION, WIREGUARD_GO_OPTION
-from ansible_collections.gridnet.tenant.plugins.module_utils.prune import prune
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import KEY_DIR_OPTION, WIREGUARD_GO_OPTION
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.prune import prune
 
 
 def main():

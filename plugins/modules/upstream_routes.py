@@ -56,8 +56,8 @@ routes:
   sample: {"2001:db8:100::/48": "via 2001:db8:ff::10"}
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node_module import exit_converged, node_module, run
-from ansible_collections.gridnet.tenant.plugins.module_utils.upstream import converge
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import exit_converged, node_module, run
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.upstream import converge
 
 
 def main():

@@ -92,8 +92,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import keys
-from ansible_collections.gridnet.tenant.plugins.module_utils.options import KEY_DIR_OPTION
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import KEY_DIR_OPTION
 
 
 class KeyProblem(Exception):

@@ -103,7 +103,7 @@ def _netns_exec(netns, argv, **kwargs):
 
 def _open_tap(netns, name):
     """A tap device made inside `netns`; its descriptor is this process's, for QEMU to inherit."""
-    from ansible_collections.gridnet.tenant.plugins.module_utils import netns as nsutil
+    from ansible_collections.gridnet.tenant.plugins.module_utils.node import netns as nsutil
 
     def opened():
         fd = os.open("/dev/net/tun", os.O_RDWR)
@@ -140,8 +140,8 @@ class Farm(object):
         done = subprocess.run(self.ssh_argv(guest, command), capture_output=True, text=True, timeout=timeout,
                               check=False, stdin=subprocess.DEVNULL)
         if check and done.returncode:
-            raise AssertionError("on %s, %s: exit %d: %s%s" % (guest, command, done.returncode, done.stdout[-2000:],
-                                                              done.stderr[-2000:]))
+            raise AssertionError("on %s, %s: exit %d: %s%s"
+                                 % (guest, command, done.returncode, done.stdout[-2000:], done.stderr[-2000:]))
         return done
 
     def wait_ssh(self, guest, deadline):
@@ -197,7 +197,7 @@ def up(state_dir, log=sys.stderr, boot_deadline=600):
     state_dir = os.path.abspath(state_dir)
     os.makedirs(state_dir, exist_ok=True)
     paths = image.build(BUILD, log)
-    from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+    from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
     prefix = "gtf%d" % (os.getpid() % 100000)
     namespaces = {suffix: "%s-%s" % (prefix, suffix) for suffix in ("wan", "nat")}
@@ -269,7 +269,7 @@ def down(state_dir):
                 pass
             time.sleep(0.05)
     if state.get("inet"):
-        from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+        from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
         lab.stop_node(state["inet"])
     for name in state["namespaces"].values():
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)

@@ -12,7 +12,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
 import labtools  # noqa: E402  (tests/support is not a package)
-from ansible_collections.gridnet.tenant.plugins.module_utils.lab_farm import stop_farm
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab.lab_farm import stop_farm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)

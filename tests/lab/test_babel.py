@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel, lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel
 
 import figures  # tests/support
 from labtools import attach, babel_view, first_answer, installed_via, link_to, recorded  # tests/support

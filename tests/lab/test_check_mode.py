@@ -3,7 +3,7 @@
 import os
 import re
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 
 def node_state(farm):

@@ -17,7 +17,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import figures  # tests/support
 from labtools import attach, babel_view, first_answer, recorded  # tests/support

@@ -2,8 +2,8 @@
 
 import re
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import net_tag
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import net_tag
 
 
 def test_verify_probes_the_exit_from_outside_and_fails_when_an_allowed_port_is_closed_by_hand(new_lab):

@@ -2,8 +2,8 @@
 
 import copy
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import net_tag
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import net_tag
 
 
 def acme(farm):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import figures  # tests/support
 from labtools import attach, first_answer, recorded  # tests/support

@@ -8,8 +8,8 @@ import os
 
 import yaml
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.naming import net_tag
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import net_tag
 
 
 def converge_and_verify(farm):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import figures  # tests/support
-from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard_go import inotify_budget
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.wireguard_go import inotify_budget
 from labtools import installed_via, link_to, recorded  # tests/support
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,7 +7,7 @@ tearing one lab down must leave another running lab untouched.
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 # For each process: pid, session id, controlling tty number, and what its descriptors point at
 DAEMONS = r"""

@@ -4,7 +4,7 @@ import json
 import os
 import sys
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import figures  # tests/support
 from farm import COLLECTIONS  # tests/support
@@ -12,7 +12,7 @@ from farm import COLLECTIONS  # tests/support
 ROUNDS = 50
 LOOK = """
 import json, time
-from ansible_collections.gridnet.tenant.plugins.module_utils import agent, records
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import agent, records
 entries, _unused = records.recorded()
 started = time.process_time()
 for _unused in range(%d):

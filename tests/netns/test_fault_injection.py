@@ -5,12 +5,12 @@ of its first converge is made to fail, for every N; the next run must
 converge, and the one after it must change nothing.
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 # Runs in the module's own process: the FAIL_AT-th change raises as a failed netlink call would.
 FAULT = """
 import errno
-from ansible_collections.gridnet.tenant.plugins.module_utils import convergence
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import convergence
 _real_apply_changes = convergence.apply_changes
 def _faulty(changes, errors=(OSError,)):
     for position, change in enumerate(changes, 1):

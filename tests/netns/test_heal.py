@@ -2,7 +2,7 @@
 
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import figures  # tests/support
 

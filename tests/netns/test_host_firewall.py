@@ -10,7 +10,7 @@ namespace, so a node sets them in its own without touching anyone else.)
 import os
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import figures  # tests/support
 from test_relay import relay_table, wire  # tests/netns

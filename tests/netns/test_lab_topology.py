@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab, lab_farm
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab, lab_farm
 
 SMALL = {"segments": {"slow": {"router": "r", "ipv6": "2001:db8:30::/64", "mtu": 1400, "attach": {"n": 10}},
                       "fast": {"router": "r", "ipv6": "2001:db8:31::/64", "attach": {"m": 10}}}}

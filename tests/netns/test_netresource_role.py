@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 from farm import COLLECTIONS, ROOT  # tests/support, put on the path by conftest
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 ICMP6_HEADERS = 40 + 8   # IPv6 + ICMPv6 echo
 ICMP4_HEADERS = 20 + 8

@@ -4,7 +4,7 @@ import os
 import shutil
 import stat
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import nftables
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import nftables
 
 RULESET = """table inet gt_exit_cache {
 \tchain postrouting {

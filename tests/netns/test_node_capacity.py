@@ -4,7 +4,7 @@ import base64
 import copy
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 INOTIFY = "/proc/sys/fs/inotify/max_user_instances"
 

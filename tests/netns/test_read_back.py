@@ -2,11 +2,11 @@
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 # Runs in the module's own process: the route to SKIP is "applied" by doing nothing.
 SKIP_ONE_ROUTE = """
-from ansible_collections.gridnet.tenant.plugins.module_utils import routes
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import routes
 _real_write = routes.write
 def _write(ipr, command, dst, record, proto):
     if command == "replace" and dst == %r:

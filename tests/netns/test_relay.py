@@ -8,7 +8,7 @@
 import re
 import sys
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import labtools
 

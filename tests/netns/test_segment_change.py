@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 
 def pair(farm, segment):

@@ -9,11 +9,12 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab, udp_buffers
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import udp_buffers
 
 # a node converged by a collection that tuned nothing
 EARLIER_VERSION = """
-from ansible_collections.gridnet.tenant.plugins.module_utils import userspace_tuning
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import userspace_tuning
 userspace_tuning.changes = lambda target, desired, actual: []
 """
 STEERED = os.cpu_count() > 1  # a single CPU has nothing to steer to

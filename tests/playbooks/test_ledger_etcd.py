@@ -149,7 +149,7 @@ def test_every_value_in_etcd_is_vault_ciphertext_and_migrate_then_export_round_t
     assert handed_out(str(tmp_path / "etcd.json")) == handed_out(str(tmp_path / "file.json"))
     # and exported back to a file: the same content
     from ansible.parsing.vault import VaultLib, VaultSecret
-    from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger_file as files
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger_file as files
     vault = VaultLib([("default", VaultSecret(open(VAULT, "rb").read().strip()))])
     before = files.read(ledger_file, vault)
     exported = os.path.join(str(tmp_path), "exported.vault")
@@ -239,7 +239,7 @@ def test_with_etcd_users_a_wrong_password_is_refused_by_name(etcd, tmp_path):
 HOLD_LOCK = """
 import json, sys, time
 from ansible.parsing.vault import VaultLib, VaultSecret
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger_etcd import EtcdStore
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.ledger_etcd import EtcdStore
 vault = VaultLib([("default", VaultSecret(open(sys.argv[2], "rb").read().strip()))])
 store = EtcdStore({"endpoints": json.loads(sys.argv[1]), "prefix": "farm1", "lock_ttl": 5}, vault)
 with store.locked():

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 from farm import COLLECTIONS
 import wireguard_contract

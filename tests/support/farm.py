@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import labtools  # tests/support
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")

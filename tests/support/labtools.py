@@ -1,6 +1,6 @@
 """Test helpers that act on lab nodes: run a module in one, cable two, workloads, pings, probes.
 
-Only tests use these; the product's lab (plugins/module_utils/lab.py) keeps what builds and tears down a lab.
+Only tests use these; the product's lab (plugins/module_utils/lab/lab.py) keeps what builds and tears down a lab.
 """
 
 import glob
@@ -11,9 +11,9 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import workload
-from ansible_collections.gridnet.tenant.plugins.module_utils.lab import LabError, run
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import workload as planned_workload
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import workload
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab.lab import LabError, run
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify.verify import workload as planned_workload
 
 
 def run_module(pid, name, args, collections_path, check=False, prelude=None):

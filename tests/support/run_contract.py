@@ -9,7 +9,7 @@ import traceback
 from pyroute2 import IPRoute
 
 import wireguard_contract
-from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import KernelBackend, UserspaceBackend
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.wireguard import KernelBackend, UserspaceBackend
 
 backend = KernelBackend() if sys.argv[1] == "kernel" else UserspaceBackend()
 failed = 0

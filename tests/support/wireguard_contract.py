@@ -9,7 +9,7 @@ back ends create links there and are read with namespace=None).
 import base64
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.keys import generate_private_key, public_key
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.keys import generate_private_key, public_key
 
 
 def _key():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import babel
-from ansible_collections.gridnet.tenant.plugins.module_utils.errors import InputError, NodeError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors import InputError, NodeError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan
 from inventory_factory import farm
 
 

@@ -3,8 +3,8 @@ import ipaddress
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import carve, parse_prefix
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import carve, parse_prefix
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 
 keys = st.sets(st.text(alphabet="abcdefghij0123456789", min_size=1, max_size=6), min_size=1, max_size=60)
 
@@ -82,17 +82,17 @@ def test_not_a_prefix():
 @example(1 << 48)
 @given(st.integers(0, (1 << 128) - 1))
 def test_ipv6_text_form_matches_rfc5952(value):
-    from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import format_address
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import format_address
     assert format_address(value, 6) == str(ipaddress.IPv6Address(value))
 
 
 @given(st.integers(0, (1 << 128) - 1).map(lambda v: v & ~((1 << 64) - 1)), st.sampled_from([0, 1, 0xffff << 16]))
 def test_ipv6_text_form_matches_rfc5952_on_sparse_addresses(value, low):
-    from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import format_address
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import format_address
     assert format_address(value | low, 6) == str(ipaddress.IPv6Address(value | low))
 
 
 @given(st.integers(0, (1 << 32) - 1))
 def test_ipv4_text_form(value):
-    from ansible_collections.gridnet.tenant.plugins.plugin_utils.carving import format_address
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import format_address
     assert format_address(value, 4) == str(ipaddress.IPv4Address(value))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan
 from inventory_factory import farm
 
 

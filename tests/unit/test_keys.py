@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import keys
 
 VECTORS = [  # (private scalar, public key) of Alice and Bob
     ("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",

@@ -12,7 +12,7 @@ import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from ansible_collections.gridnet.tenant.plugins.action import ledger as ledger_action
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger_file, ledger_table
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger_file, ledger_table
 
 from inventory_factory import fake_public_key, farm
 
@@ -128,7 +128,7 @@ def test_a_run_killed_mid_write_leaves_the_previous_ledger_intact(tmp_path):
     script = textwrap.dedent("""
         import os, sys, time
         sys.path[:0] = %r
-        from ansible_collections.gridnet.tenant.plugins.plugin_utils import ledger_file as ledger
+        from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger_file as ledger
         real = os.fsync
         def stall(fd):
             real(fd)

@@ -6,8 +6,8 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan
 from inventory_factory import fake_public_key, farm
 
 farms = st.builds(

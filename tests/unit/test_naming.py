@@ -3,9 +3,9 @@ import ipaddress
 import pytest
 from hypothesis import example, given, strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import rules
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import naming
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.module_utils.common import rules
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import naming
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 from inventory_factory import fake_public_key
 
 netids = st.text(min_size=1, max_size=64)

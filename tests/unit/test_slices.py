@@ -5,9 +5,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import slices
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact_plan, plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import slices
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import compact_plan, plan
 from inventory_factory import farm
 from test_mesh import two_networks
 

@@ -5,9 +5,9 @@ import random
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.errors import PlanError
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import compact_plan, plan
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.sparse import check_two_connected
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import compact_plan, plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.sparse import check_two_connected
 from inventory_factory import farm
 
 

@@ -11,7 +11,7 @@ loaded = sorted(m for m in sys.modules if m.startswith("pyroute2"))
 before = {
     "protocols": [m for m in loaded if m.split(".")[1:2] and m.split(".")[1] in ("ndb", "ipdb", "conntrack", "ipset", "nftables", "iwutil",
                                                                                    "plan9", "devlink", "ipvs", "wiset")],
-    "agent": [m for m in sys.modules if m.endswith("module_utils.agent_install")],
+    "agent": [m for m in sys.modules if m.endswith(".agent_install")],
     "count": len(loaded),
 }
 from pyroute2 import NDB  # a name only the package's __init__ defines: the whole package comes then

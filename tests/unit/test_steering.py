@@ -2,7 +2,7 @@
 
 from hypothesis import given, strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import steering
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import steering
 
 
 def test_the_mask_is_every_online_cpu_and_none_on_a_single_cpu():

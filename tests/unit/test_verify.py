@@ -1,7 +1,7 @@
 """The exits' promises as verify.yml probes them: which probes, which listeners, how the matrix judges them."""
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils import verify
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.mesh import plan
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import verify
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan
 
 from inventory_factory import farm
 

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 
-from ansible_collections.gridnet.tenant.plugins.module_utils import lab
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 
 import labtools  # tests/support
 
@@ -22,7 +22,7 @@ def test_kernel_backend_keeps_the_contract():
 def test_auto_picks_the_kernel_here(farm):
     pid = farm.host("probe")
     script = ("from pyroute2 import IPRoute\n"
-              "from ansible_collections.gridnet.tenant.plugins.module_utils.wireguard import select_backend\n"
+              "from ansible_collections.gridnet.tenant.plugins.module_utils.node.wireguard import select_backend\n"
               "with IPRoute() as ipr: print(select_backend(ipr, 'auto').name)\n")
     out = lab.run(pid, [sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=COLLECTIONS)).stdout
     assert out.strip() == "kernel"
