@@ -43,7 +43,7 @@ def test_input_that_would_become_other_configuration_lines_is_refused(change, me
     resource = babel_resource()
     resource["babel"] = dict(resource["babel"], **change)
     with pytest.raises(InputError, match=message):
-        babel.validate(resource)
+        babel.check(resource)
 
 
 def test_only_link_changes_go_live_anything_else_restarts():
@@ -65,13 +65,13 @@ def test_only_link_changes_go_live_anything_else_restarts():
 def test_a_node_without_babeld_is_refused_before_anything_changes(monkeypatch):
     monkeypatch.setattr(babel, "BINARY", "no-such-babeld")
     with pytest.raises(NodeError, match="apt install babeld"):
-        babel.check(babel_resource())
+        babel.node_check(babel_resource())
 
 
 def test_every_start_of_babeld_is_a_new_router_id(tmp_path, monkeypatch):
     """A crashed babeld lost its sequence number: its next start must be a new source for its neighbours, even
-    across a reboot (the incarnation is kept in STATE_DIR) and when the counter wraps."""
-    monkeypatch.setattr(babel, "STATE_DIR", str(tmp_path))
+    across a reboot (the incarnation is kept in PERSISTENT_DIR) and when the counter wraps."""
+    monkeypatch.setattr(babel, "PERSISTENT_DIR", str(tmp_path))
     prefix = babel_resource()["babel"]["router_id_prefix"]
     first = babel.next_router_id("ns1", prefix)  # no record yet: anywhere in the range
     assert first.startswith(prefix + ":") and len(first.split(":")) == 8

@@ -7,7 +7,7 @@ One babeld per resource, inside the resource's namespace, speaking on every
 link of the resource and announcing only the resource's own /64 and /24 (and,
 on the exit, the default routes the exit installed). Its files are named after
 the namespace under BABEL_DIR (the configuration, the pid file, the control
-socket (read-write, root only), the state file and the log) and STATE_DIR (its
+socket (read-write, root only), the state file and the log) and PERSISTENT_DIR (its
 incarnation, kept across reboots). The process is found by what it serves: the
 pid in the pid file, whose command line names this configuration and whose
 network namespace is the resource's.
@@ -41,7 +41,7 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors impor
 
 BABEL_DIR = "/run/gridnet-tenant/babel"
 # the last incarnation outlives a reboot, so the next start never reuses the router-id of the one before
-STATE_DIR = "/var/lib/gridnet-tenant/babel"
+PERSISTENT_DIR = "/var/lib/gridnet-tenant/babel"
 BINARY = "babeld"
 # Tunnels: a hello a second, so a dead link is noticed after two missed hellos (~2-3 s), RTT in the
 # metric (babeld's tunnel defaults: 10-120 ms adds 0-96). VXLAN neighbours share an L2 segment: wired.
@@ -55,7 +55,7 @@ STOP_TIMEOUT = 5.0
 def paths(namespace):
     where = {part: os.path.join(BABEL_DIR, "%s.%s" % (namespace, part))
              for part in ("conf", "pid", "sock", "log", "state")}
-    return dict(where, incarnation=os.path.join(STATE_DIR, namespace + ".incarnation"))
+    return dict(where, incarnation=os.path.join(PERSISTENT_DIR, namespace + ".incarnation"))
 
 
 def config_text(resource):
@@ -124,7 +124,8 @@ def read(resource):
     return {"config": config, "running": running} if config is not None or running else None
 
 
-def check(resource):
+def node_check(resource):
+    """What this node needs to run the resource's babeld: babeld itself."""
     if resource.get("babel") and shutil.which(BINARY) is None:
         raise NodeError("routing: babel needs babeld on this node (Debian: apt install babeld)")
 
@@ -283,7 +284,7 @@ def dump(namespace):
     return result
 
 
-def validate(resource):
+def check(resource):
     """The babel entry is turned into configuration lines: every field is checked by its form first."""
     babel = resource.get("babel")
     if not babel:

@@ -34,70 +34,70 @@ def exits_of(net):
     return [(net.exit_node, net.exit_ipv6, net.exit_ipv4)] + list(net.backup_exits)
 
 
-def exit_entries(w, gateways):
-    """Every exit of network w, the preferred first."""
-    return [exit_entry(w, gateways[node], node, ipv6, ipv4) for node, ipv6, ipv4 in exits_of(w.net)]
+def exit_entries(rendered, gateways):
+    """Every exit of the network, the preferred first."""
+    return [exit_entry(rendered, gateways[node], node, ipv6, ipv4) for node, ipv6, ipv4 in exits_of(rendered.net)]
 
 
-def upstream_routes(w, exits):
+def upstream_routes(rendered, exits):
     """The upstream router's route to the block through each exit (none for a NAT66'd ULA block).
 
     With several exits each carries a metric in the exits' order of preference, and a backup exit's own /64 is
     routed to it: its own workloads leave through its own uplink, so their replies must come back there.
     """
-    if w.net.ipv6_nat:
+    if rendered.net.ipv6_nat:
         return []
     routes = [{"netid": e["netid"], "prefix": e["block"], "via": e["gateway_address"], "exit": e["node"]}
               for e in exits]
     if len(routes) > 1:
         for rank, route in enumerate(routes):
             route["metric"] = UPSTREAM_METRIC + UPSTREAM_METRIC_STEP * rank
-        routes += [dict(route, prefix=w.prefixes[route["exit"]]) for route in routes[1:]]
+        routes += [dict(route, prefix=rendered.prefixes[route["exit"]]) for route in routes[1:]]
     return routes
 
 
-def exit_entry(w, gateway, node, ipv6, ipv4):
-    net = w.net
+def exit_entry(rendered, gateway, node, ipv6, ipv4):
+    net = rendered.net
     return {
         "netid": net.netid,
         "node": node,
-        "namespace": w.names["namespace"],
-        "block": w.block,
+        "namespace": rendered.names["namespace"],
+        "block": rendered.block,
         "gateway_address": ipv6.split("/")[0],
         "table": exit_table(net.tag),
         "ipv6_nat": net.ipv6_nat,
         "uplink": {
-            "name": w.names["uplink"],
+            "name": rendered.names["uplink"],
             "mac": uplink_mac(net.netid, node),
             # Neighbour Discovery for forwarded packets is sent from a link-local address
-            "link_local": w.link_local[node],
+            "link_local": rendered.link_local[node],
             "parent": gateway.parent,
             "metric": gateway.metric,
             "ipv6": {"address": ipv6, "gateway": gateway.ipv6_gateway},
             "ipv4": {"address": ipv4, "gateway": gateway.ipv4_gateway} if ipv4 else None,
         },
-        "prefixes": [w.prefixes[m] for m in net.members],
-        "ipv4_subnets": [w.subnets[m] for m in net.members] if w.subnets else [],
+        "prefixes": [rendered.prefixes[m] for m in net.members],
+        "ipv4_subnets": [rendered.subnets[m] for m in net.members] if rendered.subnets else [],
         "ipv4_range": str(net.ipv4_range) if net.ipv4_range is not None else None,
-        "ipv6_allow": allow_list(w),
-        "ipv4_dnat": forwards(w),
+        "ipv6_allow": allow_list(rendered),
+        "ipv4_dnat": forwards(rendered),
     }
 
 
-def allow_list(w):
+def allow_list(rendered):
     """The allow-list with member entries resolved to their /64, checked by the rule the exit applies too."""
-    entries = [{"prefix": e.prefix if e.node is None else w.prefixes[e.node], "proto": e.proto, "port": e.port}
-               for e in w.net.ipv6_allow]
-    rules.check_allow_list(entries, w.block, "network %r: " % w.net.netid)
+    entries = [{"prefix": e.prefix if e.node is None else rendered.prefixes[e.node], "proto": e.proto, "port": e.port}
+               for e in rendered.net.ipv6_allow]
+    rules.check_allow_list(entries, rendered.block, "network %r: " % rendered.net.netid)
     return entries
 
 
-def forwards(w):
+def forwards(rendered):
     result = []
-    for entry in w.net.ipv4_dnat:
+    for entry in rendered.net.ipv4_dnat:
         if entry.to is not None:
-            target = str(rules.dnat_target(entry.to, (w.subnets or {}).values(), entry.what))
+            target = str(rules.dnat_target(entry.to, (rendered.subnets or {}).values(), entry.what))
         else:
-            target = str(ipaddress.ip_network(w.subnets[entry.node])[entry.host])
+            target = str(ipaddress.ip_network(rendered.subnets[entry.node])[entry.host])
         result.append({"proto": entry.proto, "port": entry.port, "to": target, "to_port": entry.to_port})
     return result

@@ -43,38 +43,38 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
     released = assignments.get("released") or {}
     blocks = allocation.carve_blocks(nets, gateways, existing_networks, released.get("blocks") or ())
     vnis = allocation.assign_vnis(nets, existing_networks)
-    rendered = []
+    all_rendered = []
     for net in nets:
         prefixes, subnets = allocation.carve_resources(net, blocks[net.netid], existing_networks, released)
-        w = render.Network(net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members},
+        rendered = render.RenderedNetwork(net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members},
                            prefixes, subnets, vnis[net.netid], blocks[net.netid],
                            {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays))
-        render.check_link_names(w)
-        rendered.append(w)
-    ports = allocation.assign_ports([w.topology for w in rendered], underlays, assignments.get("ports"))
+        render.check_link_names(rendered)
+        all_rendered.append(rendered)
+    ports = allocation.assign_ports([rendered.topology for rendered in all_rendered], underlays, assignments.get("ports"))
     exits, upstream_routes = [], []
-    for w in rendered:
-        mine = exit_plans.exit_entries(w, gateways)
+    for rendered in all_rendered:
+        mine = exit_plans.exit_entries(rendered, gateways)
         exits += mine
-        upstream_routes += exit_plans.upstream_routes(w, mine)
-    the_plan = compact(rendered, underlays, ports, exits, upstream_routes)
+        upstream_routes += exit_plans.upstream_routes(rendered, mine)
+    the_plan = compact(all_rendered, underlays, ports, exits, upstream_routes)
     # A node in several networks must have every interface name once: checked here, for every such node,
     # so that no host's slice fails later
     slicer = Slicer(the_plan)
-    membership = Counter(m for w in rendered for m in w.net.members)
+    membership = Counter(m for rendered in all_rendered for m in rendered.net.members)
     for node in sorted(n for n, count in membership.items() if count > 1):
         slicer.resources(node)
     handed_out = {
         "networks": {
-            w.net.netid: {
-                "block": w.block,
-                "vni": w.vni,
+            rendered.net.netid: {
+                "block": rendered.block,
+                "vni": rendered.vni,
                 "resources": {
-                    n: {"prefix": w.prefixes[n], "ipv4": (w.subnets or {}).get(n), "public_key": w.keys[n]}
-                    for n in w.net.members
+                    n: {"prefix": rendered.prefixes[n], "ipv4": (rendered.subnets or {}).get(n), "public_key": rendered.keys[n]}
+                    for n in rendered.net.members
                 },
             }
-            for w in rendered
+            for rendered in all_rendered
         },
         "ports": ports,
     }

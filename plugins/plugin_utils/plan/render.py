@@ -29,7 +29,7 @@ DEFAULT_V4 = "0.0.0.0/0"
 ANY_SOURCE = (DEFAULT_V6, DEFAULT_V4)
 
 
-class Network(object):
+class RenderedNetwork(object):
     """One network ready to render: its record, names, link-locals, addressing, public keys and topology."""
 
     def __init__(self, net, names, link_locals, prefixes, subnets, vni, block, keys, topology):
@@ -43,7 +43,7 @@ class Network(object):
             self.addressing[peer] = (routed, routed + (link_locals[peer] + "/128",))
 
 
-def peer_views(w):
+def peer_views(rendered):
     """What every node sees of each peer, the same from any side: built once per network.
 
     Link entries share these objects; a full mesh has N*(N-1) of them, so each
@@ -52,16 +52,16 @@ def peer_views(w):
     nor its copies are ever tracked by the cyclic collector.
     """
     views = {}
-    for peer in w.topology.members:
-        routed, allowed = w.addressing[peer]
+    for peer in rendered.topology.members:
+        routed, allowed = rendered.addressing[peer]
         # every key a WireGuard link entry has, so an entry is a copy plus three stores (no resize)
         views[peer] = {
             "connection": "wireguard",
             "peer": peer,
             "prefixes": routed,
-            "peer_link_local": w.link_local[peer],
-            "interface": wireguard_ifname(w.keys[peer]),
-            "public_key": w.keys[peer],
+            "peer_link_local": rendered.link_local[peer],
+            "interface": wireguard_ifname(rendered.keys[peer]),
+            "public_key": rendered.keys[peer],
             "allowed_ips": allowed,
             "mtu": None,
             "listen_port": None,
@@ -70,19 +70,19 @@ def peer_views(w):
     return views
 
 
-def endpoint_hosts(w):
+def endpoint_hosts(rendered):
     """Each member's endpoint host part per IP version ("[v6]:" / "v4:"), built once."""
     hosts = {}
-    for peer in w.topology.members:
-        u = w.topology.underlays[peer]
+    for peer in rendered.topology.members:
+        u = rendered.topology.underlays[peer]
         hosts[peer] = {6: "[%s]:" % u.ipv6 if u.ipv6 else None, 4: "%s:" % u.ipv4 if u.ipv4 else None}
     return hosts
 
 
-def relay_duties(w, relays):
-    """{relay: what it forwards for network w} from the network's relay ports {relay_key(a, b): port}:
+def relay_duties(rendered, relays):
+    """{relay: what it forwards for network `rendered`} from the network's relay ports {relay_key(a, b): port}:
     per IP version ("ipv6"/"ipv4") its underlay address and the ports both ends of each pair dial."""
-    topology, duties = w.topology, {}
+    topology, duties = rendered.topology, {}
     for key, port in relays.items():
         a, b = key.split(RELAY_KEY)
         link = topology.links[topology.shape_of[a]][topology.shape_of[b]]
@@ -96,14 +96,14 @@ def relay_duties(w, relays):
     return duties
 
 
-def resource(w, node, views, hosts, ports, relaying):
-    """node's network resource in network w; ports: its slices.PortTable; relaying: (the network's relay
+def resource(rendered, node, views, hosts, ports, relaying):
+    """node's network resource in network `rendered`; ports: its slices.PortTable; relaying: (the network's relay
     ports by relay_key, what node forwards as a relay or None)."""
-    net, topology, names = w.net, w.topology, w.names
+    net, topology, names = rendered.net, rendered.topology, rendered.names
     underlays = topology.underlays
     underlay = underlays[node]
     exit_node = net.exit_node
-    subnets_used = w.subnets is not None
+    subnets_used = rendered.subnets is not None
     connected = []
     vxlan_peers = []
     vxlan_family = None
@@ -155,10 +155,10 @@ def resource(w, node, views, hosts, ports, relaying):
         for other in net.members:
             if other != node and other not in interface_of:
                 hop = topology.relay(node, other)
-                _route_via(routes, interface_of[hop], w.link_local[hop], views[other]["prefixes"])
+                _route_via(routes, interface_of[hop], rendered.link_local[hop], views[other]["prefixes"])
     if node != exit_node and not babel:
         hop = exit_node if exit_node in interface_of else topology.relay(node, exit_node)
-        _route_via(routes, interface_of[hop], w.link_local[hop],
+        _route_via(routes, interface_of[hop], rendered.link_local[hop],
                    [DEFAULT_V6, DEFAULT_V4] if subnets_used and net.exit_ipv4 else [DEFAULT_V6])
     mine = views[node]["prefixes"]
     exit_rank = exits.exit_rank(net).get(node)  # None: not an exit of the network
@@ -177,23 +177,23 @@ def resource(w, node, views, hosts, ports, relaying):
         "gateway6": host_at(mine[0], 1),
         "ipv4": mine[1] if subnets_used else None,
         "gateway4": host_at(mine[1], 1) if subnets_used else None,
-        "link_local": w.link_local[node],
+        "link_local": rendered.link_local[node],
         "mtu": topology.mtu,
         # a node behind NAT keeps every mapping open; nobody can dial it
         "persistent_keepalive": 0 if underlay.reachable else PERSISTENT_KEEPALIVE,
-        "vxlan": _vxlan(w, node, vxlan_peers, vxlan_family) if vxlan_peers else None,
+        "vxlan": _vxlan(rendered, node, vxlan_peers, vxlan_family) if vxlan_peers else None,
         "connected": connected,
         "routes": routes,
         "relay": relaying[1],
-        "babel": _babel(w, node, connected, mine, exit_rank) if babel else None,
+        "babel": _babel(rendered, node, connected, mine, exit_rank) if babel else None,
     }
 
 
-def _babel(w, node, connected, mine, rank):
+def _babel(rendered, node, connected, mine, rank):
     """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
     interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected}
     return {
-        "router_id_prefix": router_id_prefix(w.net.netid, node),
+        "router_id_prefix": router_id_prefix(rendered.net.netid, node),
         "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
         "announce": list(mine),
         # exits announce their default routes, the preferred one (the first) at the lowest metric
@@ -201,21 +201,21 @@ def _babel(w, node, connected, mine, rank):
     }
 
 
-def _vxlan(w, node, vxlan_peers, family):
+def _vxlan(rendered, node, vxlan_peers, family):
     """The network's VXLAN device on this node; every VXLAN peer entry takes its MTU."""
     mtu = min(e["mtu"] for e in vxlan_peers)
     for entry in vxlan_peers:
         entry["mtu"] = mtu
-    group, underlay = w.net.vxlan_group, w.topology.underlays[node]
+    group, underlay = rendered.net.vxlan_group, rendered.topology.underlays[node]
     if group is not None and (":" in group) != (family == 6):
         raise PlanError("network %r: vxlan_group %s is not of the IP version the segment uses (IPv%d)"
-                        % (w.net.netid, group, family))
+                        % (rendered.net.netid, group, family))
     if group is not None and not underlay.l2_interface:
         raise PlanError("host %s: gridnet_tenant_underlay.l2_interface is required for network %r's vxlan_group"
-                        % (node, w.net.netid))
+                        % (node, rendered.net.netid))
     return {
-        "name": w.names["vxlan"],
-        "vni": w.vni,
+        "name": rendered.names["vxlan"],
+        "vni": rendered.vni,
         "port": VXLAN_PORT,
         "local": underlay_address(underlay, family),
         "mtu": mtu,
@@ -233,14 +233,14 @@ def _route_via(routes, link, gateway, destinations):
         link["allowed_ips"] = link["allowed_ips"] + tuple(destinations)
 
 
-def check_link_names(w):
+def check_link_names(rendered):
     """Within one network every member's WireGuard link name (from its key) is its own."""
     owner = {}
-    for peer in w.net.members:
-        first = owner.setdefault(wireguard_ifname(w.keys[peer]), peer)
+    for peer in rendered.net.members:
+        first = owner.setdefault(wireguard_ifname(rendered.keys[peer]), peer)
         if first != peer:
             raise PlanError("network %r: nodes %r and %r would both be reached over a link named %s"
-                            % (w.net.netid, first, peer, wireguard_ifname(w.keys[peer])))
+                            % (rendered.net.netid, first, peer, wireguard_ifname(rendered.keys[peer])))
 
 
 def check_names(node, resources):

@@ -48,22 +48,22 @@ def network_of(record):
 
 
 def compact(networks, underlays, ports, exits, upstream_routes):
-    """The compact plan from rendered networks (render.Network), underlays, ports {node: {netid: {peer: port}}}."""
+    """The compact plan from rendered networks (render.RenderedNetwork), underlays, ports {node: {netid: {peer: port}}}."""
     used = set()
     records = []
-    for w in networks:
-        net = w.net
+    for rendered in networks:
+        net = rendered.net
         used.update(net.members)
         records.append({
             "netid": net.netid, "tag": net.tag, "members": list(net.members), "exit": net.exit_node,
             "exit_ipv6": net.exit_ipv6, "exit_ipv4": net.exit_ipv4, "vxlan_group": net.vxlan_group,
-            "ipv6_nat": net.ipv6_nat, "vni": w.vni, "block": w.block,
+            "ipv6_nat": net.ipv6_nat, "vni": rendered.vni, "block": rendered.block,
             "routing": net.routing, "topology": net.topology, "degree": net.degree,
             "backup_exits": [list(e) for e in net.backup_exits], "hubs": list(net.hubs),
-            "prefixes": w.prefixes, "subnets": w.subnets, "link_local": w.link_local, "public_keys": w.keys,
+            "prefixes": rendered.prefixes, "subnets": rendered.subnets, "link_local": rendered.link_local, "public_keys": rendered.keys,
             "ports": pack_ports(net, ports),
             "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
-                       for a, b, link in w.topology.relayed_pairs()},
+                       for a, b, link in rendered.topology.relayed_pairs()},
         })
     return {
         "format": FORMAT,
@@ -138,16 +138,16 @@ class Slicer(object):
         return self._underlays[node]
 
     def network(self, record):
-        """(render.Network, peer views, endpoint hosts, relay duties), built on first use."""
+        """(render.RenderedNetwork, peer views, endpoint hosts, relay duties), built on first use."""
         netid = record["netid"]
         if netid not in self._networks:
             net = network_of(record)
             underlays = {m: self.underlay(m) for m in net.members}
-            w = render.Network(net, resource_names(net.tag), record["link_local"], record["prefixes"],
+            rendered = render.RenderedNetwork(net, resource_names(net.tag), record["link_local"], record["prefixes"],
                                record["subnets"], record["vni"], record["block"], record["public_keys"],
                                Topology(net, underlays))
-            self._networks[netid] = (w, render.peer_views(w), render.endpoint_hosts(w),
-                                     render.relay_duties(w, record["relays"]))
+            self._networks[netid] = (rendered, render.peer_views(rendered), render.endpoint_hosts(rendered),
+                                     render.relay_duties(rendered, record["relays"]))
         return self._networks[netid]
 
     def resources(self, node):
@@ -156,12 +156,12 @@ class Slicer(object):
         for record in self.plan["networks"]:
             if node not in record["prefixes"]:
                 continue
-            w, views, hosts, duties = self.network(record)
+            rendered, views, hosts, duties = self.network(record)
             if record["topology"] != "full":
-                ports = SparsePortTable(record["ports"], w.topology.index, node)
+                ports = SparsePortTable(record["ports"], rendered.topology.index, node)
             else:
-                ports = PortTable(record["ports"], record["members"], node, w.topology.index[node])
-            resources.append(render.resource(w, node, views, hosts, ports, (record["relays"], duties.get(node))))
+                ports = PortTable(record["ports"], record["members"], node, rendered.topology.index[node])
+            resources.append(render.resource(rendered, node, views, hosts, ports, (record["relays"], duties.get(node))))
         render.check_names(node, resources)
         return resources
 

@@ -56,7 +56,7 @@ class Babel(Part):
 
     @staticmethod
     def check(resource):
-        babel.validate(resource)
+        babel.check(resource)
 
     def desired(self):
         return {"babel": babel.desired(self.resource)}
@@ -65,7 +65,7 @@ class Babel(Part):
         return {"babel": babel.read(self.resource)}
 
     def node_check(self, desired, actual):
-        babel.check(self.resource)
+        babel.node_check(self.resource)
 
     def changes(self, desired, actual):
         return babel.changes(self.resource, actual["babel"], desired["babel"])
