@@ -19,12 +19,13 @@ def gateway6(farm, guest):
 
 
 class Pinger(object):
-    """One SSH session on `guest` pinging `address` from the resource's namespace every 0.2 s; each answer or
-    silence is stamped with this machine's clock as it arrives."""
+    """One SSH session on `guest` pinging `address` from the resource's namespace 5 times a second (one ping
+    process: -O says each echo not answered before the next is sent); each answer or silence is stamped with
+    this machine's clock as its line arrives."""
 
     def __init__(self, farm, guest, address):
-        script = ("while :; do if ip netns exec %s ping -c 1 -W 1 %s >/dev/null 2>&1; then echo ok; else echo no; fi; "
-                  "sleep 0.2; done" % (NS, address))
+        script = ("ip netns exec %s stdbuf -oL ping -O -i 0.2 %s | while read -r line; do case \"$line\" in "
+                  "*'bytes from'*) echo ok ;; *'no answer'*) echo no ;; esac; done" % (NS, address))
         self.process = subprocess.Popen(farm.ssh_argv(guest, script), stdout=subprocess.PIPE, text=True,
                                         stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.lines = []

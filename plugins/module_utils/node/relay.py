@@ -43,7 +43,7 @@ LEARNT_TIMEOUT = "3m"  # a sender not heard for this long is learnt again from i
 # that lost what it learnt (the node's firewall flushed the ruleset; the agent restores the table within a
 # second) forwards a pair again once each end has sent a datagram: this bounds that wait, for 32-byte
 # datagrams every few seconds per relayed link.
-KEEPALIVE = 3
+KEEPALIVE = 2
 
 
 TABLE_PREFIX = "gt_relay_"
