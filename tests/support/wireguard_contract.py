@@ -1,6 +1,6 @@
 """One contract for both WireGuard back ends: the same calls, the same normalised reads.
 
-Run on the host with wireguard-go (tests/netns/test_wireguard_contract.py) and
+Run on the host with wireguard-go (tests/netns/test_wireguard.py) and
 on a real kernel inside the QEMU guest (tests/kernel/guest/). Each check takes
 a back end and a pyroute2 IPRoute of the namespace the links live in (the
 back ends create links there and are read with namespace=None).

@@ -1,7 +1,7 @@
 """The WireGuard link part (node/parts/wireguard_link.py): its input check and the desired state a plan gives.
 
 What it reads and changes in the kernel is proven with real links in tests/netns (test_network_resource.py,
-test_wireguard_contract.py); here, the plan-to-state translation, which needs no kernel.
+test_wireguard.py); here, the plan-to-state translation, which needs no kernel.
 """
 
 import types
