@@ -58,7 +58,7 @@ def validate(exit_plan):
     rules.check_allow_list(exit_plan.get("ipv6_allow") or [], exit_plan["block"])
 
 
-class Exit(convergence.Target):
+class Exit(netns.InNamespace, convergence.Target):
     apply_errors = APPLY_ERRORS
     # states with routes: route records read as text
     display = staticmethod(routes.display)
@@ -73,17 +73,7 @@ class Exit(convergence.Target):
             raise InputError("malformed exit (pass an item of plan.exits): %s" % exc)
         self.node, self.plan, self.state, self.check_mode, self.nft = node, exit_plan, state, check_mode, nft
         self.namespace, self.name = exit_plan["namespace"], exit_plan["uplink"]["name"]
-        self._ns = None
         self._present = None
-
-    def ns(self):
-        if self._ns is None:
-            self._ns = netns.open_namespace(self.namespace)
-        return self._ns
-
-    def close(self):
-        if self._ns is not None:
-            self._ns.close()
 
     def desired(self):
         if self.state == "absent":

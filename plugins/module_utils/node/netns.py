@@ -100,6 +100,23 @@ def open_namespace(name):
     return _Shared(_shared[name])
 
 
+class InNamespace(object):
+    """For a converge target whose changes work in one namespace (self.namespace): its netlink handle, opened
+    only when a change needs it, and closed with the target."""
+
+    namespace = None
+    _ns = None
+
+    def ns(self):
+        if self._ns is None:
+            self._ns = open_namespace(self.namespace)
+        return self._ns
+
+    def close(self):
+        if self._ns is not None:
+            self._ns.close()
+
+
 def _check(result, what):
     if result != 0:
         err = ctypes.get_errno()

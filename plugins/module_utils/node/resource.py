@@ -47,7 +47,7 @@ def validate(resource, state):
             part.check(resource)
 
 
-class Resource(convergence.Target):
+class Resource(netns.InNamespace, convergence.Target):
     """A network resource (namespace, bridge, veth, links, routes) as a converge target: its parts composed."""
 
     apply_errors = APPLY_ERRORS
@@ -63,24 +63,15 @@ class Resource(convergence.Target):
         self.private_key, self.check_mode = private_key, check_mode
         self.backend_choice, self.wireguard_binary = backend_choice, wireguard_binary
         self.public_key = derive_public_key(private_key) if private_key else None
-        self._ns = self._backend = None
+        self.namespace, self._backend = resource["namespace"], None
         self.new_links = 0  # WireGuard links the changes make: a node converging several resources sums them
         self.parts = [part(self) for part in (PARTS if parts is None else parts)]
 
-    # the namespace handle and the back end are made only when a change needs them
-    def ns(self):
-        if self._ns is None:
-            self._ns = netns.open_namespace(self.resource["namespace"])
-        return self._ns
-
     def backend(self):
+        """The WireGuard back end new links are made with, chosen only when a change needs it."""
         if self._backend is None:
             self._backend = select_backend(self.node, self.backend_choice, self.wireguard_binary)
         return self._backend
-
-    def close(self):
-        if self._ns is not None:
-            self._ns.close()
 
     def desired(self):
         if self.state == "absent":
