@@ -20,14 +20,21 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import 
 _BITS = {4: 32, 6: 128}
 
 
+def _parsed(parse, value, what, version, kind, noun):
+    """value parsed by netaddr's `parse`, of IP `version` when given; else refused by name: not `kind`, or not an
+    IPv`version` `noun`."""
+    try:
+        found = parse(str(value))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise PlanError("%s: %r is not %s" % (what, value, kind))
+    if version is not None and found.version != version:
+        raise PlanError("%s: %r is not an IPv%d %s" % (what, value, version, noun))
+    return found
+
+
 def parse_prefix(value, what, version=None):
     """A network prefix; a host address (host bits set) is refused by name."""
-    try:
-        net = netaddr.IPNetwork(str(value))
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise PlanError("%s: %r is not an IP prefix" % (what, value))
-    if version is not None and net.version != version:
-        raise PlanError("%s: %r is not an IPv%d prefix" % (what, value, version))
+    net = _parsed(netaddr.IPNetwork, value, what, version, "an IP prefix", "prefix")
     if "/" not in str(value):
         raise PlanError("%s: %r has no prefix length; write it as a CIDR prefix" % (what, value))
     if net.ip != net.network:
@@ -40,12 +47,7 @@ def parse_prefix(value, what, version=None):
 
 def parse_interface_address(value, what, version=None):
     """An address with its prefix length (address/len), as configured on an interface."""
-    try:
-        net = netaddr.IPNetwork(str(value))
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise PlanError("%s: %r is not an address/prefix-length" % (what, value))
-    if version is not None and net.version != version:
-        raise PlanError("%s: %r is not an IPv%d address" % (what, value, version))
+    net = _parsed(netaddr.IPNetwork, value, what, version, "an address/prefix-length", "address")
     if "/" not in str(value):
         raise PlanError("%s: %r needs a prefix length (address/len)" % (what, value))
     if net.ip == net.network and net.prefixlen < _BITS[net.version] - 1:
@@ -54,13 +56,7 @@ def parse_interface_address(value, what, version=None):
 
 
 def parse_address(value, what, version=None):
-    try:
-        addr = netaddr.IPAddress(str(value))
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise PlanError("%s: %r is not an IP address" % (what, value))
-    if version is not None and addr.version != version:
-        raise PlanError("%s: %r is not an IPv%d address" % (what, value, version))
-    return addr
+    return _parsed(netaddr.IPAddress, value, what, version, "an IP address", "address")
 
 
 def format_address(value, version):
