@@ -46,9 +46,9 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
     all_rendered = []
     for net in nets:
         prefixes, subnets = allocation.carve_resources(net, blocks[net.netid], existing_networks, released)
-        rendered = render.RenderedNetwork(net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members},
-                           prefixes, subnets, vnis[net.netid], blocks[net.netid],
-                           {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays))
+        rendered = render.RenderedNetwork(
+            net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members}, prefixes, subnets,
+            vnis[net.netid], blocks[net.netid], {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays))
         render.check_link_names(rendered)
         all_rendered.append(rendered)
     ports = allocation.assign_ports([rendered.topology for rendered in all_rendered], underlays, assignments.get("ports"))

@@ -143,9 +143,9 @@ class Slicer(object):
         if netid not in self._networks:
             net = network_of(record)
             underlays = {m: self.underlay(m) for m in net.members}
-            rendered = render.RenderedNetwork(net, resource_names(net.tag), record["link_local"], record["prefixes"],
-                               record["subnets"], record["vni"], record["block"], record["public_keys"],
-                               Topology(net, underlays))
+            rendered = render.RenderedNetwork(
+                net, resource_names(net.tag), record["link_local"], record["prefixes"], record["subnets"],
+                record["vni"], record["block"], record["public_keys"], Topology(net, underlays))
             self._networks[netid] = (rendered, render.peer_views(rendered), render.endpoint_hosts(rendered),
                                      render.relay_duties(rendered, record["relays"]))
         return self._networks[netid]
