@@ -21,7 +21,7 @@ def test_verify_probes_the_exit_from_outside_and_fails_when_an_allowed_port_is_c
     nft = ["nsenter", "--net=/run/netns/" + namespace, "nft"]
     gw = farm.pids()["gw"]
     listing = lab.run(gw, nft + ["-a", "list", "chain", "inet", table, "forward"]).stdout
-    handle = re.search(r"tcp dport 443 accept # handle (\d+)", listing).group(1)
+    handle = re.search(r"tcp dport 443 counter name \"allowed_in\" accept # handle (\d+)", listing).group(1)
     lab.run(gw, nft + ["delete", "rule", "inet", table, "forward", "handle", handle])
     broken = farm.playbook("verify.yml", check=False)
     assert broken.returncode != 0, broken.stdout[-3000:]

@@ -34,6 +34,7 @@ CANONICAL_CACHE = "/run/gridnet-tenant/nft-canonical"
 FAMILY = "inet"
 NFPROTO = {"ip": 2, "ip6": 10, "inet": 1}  # a netlink dump is of one family
 MISSING = ("No such file or directory", "does not exist")
+EXIT_COUNTERS = ("to_internet", "from_internet", "nat", "port_forwards", "allowed_in", "dropped_in")
 
 
 class NftError(NodeError):
@@ -50,21 +51,24 @@ def exit_ruleset(exit_plan):
     uplink = '"%s"' % exit_plan["uplink"]["name"]
     exit4 = (exit_plan["uplink"].get("ipv4") or {}).get("address")
     prerouting, postrouting = [], []
-    forward = ["iifname %s ip6 saddr %s drop" % (uplink, exit_plan["block"]),  # our own block cannot come from outside
-               "iifname %s ct state established,related accept" % uplink]
+    forward = ["oifname %s counter name to_internet" % uplink,
+               # our own block cannot come from outside
+               "iifname %s ip6 saddr %s counter name dropped_in drop" % (uplink, exit_plan["block"]),
+               "iifname %s ct state established,related counter name from_internet accept" % uplink]
     if exit4 and exit_plan.get("ipv4_subnets"):
-        postrouting.append("oifname %s ip saddr { %s } masquerade" % (uplink, ", ".join(exit_plan["ipv4_subnets"])))
+        postrouting.append("oifname %s ip saddr { %s } counter name nat masquerade"
+                           % (uplink, ", ".join(exit_plan["ipv4_subnets"])))
     if exit_plan.get("ipv6_nat"):
-        postrouting.append("oifname %s ip6 saddr %s masquerade" % (uplink, exit_plan["block"]))
+        postrouting.append("oifname %s ip6 saddr %s counter name nat masquerade" % (uplink, exit_plan["block"]))
     for rule in exit_plan.get("ipv4_dnat") or []:
         prerouting.append("iifname %s ip daddr %s %s dport %d dnat ip to %s:%d" % (
             uplink, exit4.split("/")[0], rule["proto"], rule["port"], rule["to"], rule["to_port"]))
     if exit_plan.get("ipv4_dnat"):
-        forward.append("iifname %s ct status dnat accept" % uplink)
+        forward.append("iifname %s ct status dnat counter name port_forwards accept" % uplink)
     for rule in exit_plan.get("ipv6_allow") or []:
         match = "%s dport %d" % (rule["proto"], rule["port"]) if rule.get("port") else "meta l4proto %s" % rule["proto"]
-        forward.append("iifname %s ip6 daddr %s %s accept" % (uplink, rule["prefix"], match))
-    forward.append("iifname %s drop" % uplink)
+        forward.append("iifname %s ip6 daddr %s %s counter name allowed_in accept" % (uplink, rule["prefix"], match))
+    forward.append("iifname %s counter name dropped_in drop" % uplink)
     # the namespace itself: neighbour discovery, ping and replies; nothing else from outside
     local = ["iifname %s ct state established,related accept" % uplink,
              "iifname %s meta l4proto { icmp, ipv6-icmp } accept" % uplink,
@@ -77,6 +81,8 @@ def exit_ruleset(exit_plan):
     ]
     lines = ["table %s %s {" % (FAMILY, exit_plan["table"]),
              '\tcomment "gridnet.tenant exit of network %s"' % exit_plan["netid"].replace('"', "")]
+    # named counters: the health view reads them (health.py); listings compare without their values (-s)
+    lines += ["\tcounter %s {\n\t}" % name for name in EXIT_COUNTERS]
     for name, hook, rules in chains:
         lines += ["\tchain %s {" % name, "\t\t" + hook] + ["\t\t" + rule for rule in rules] + ["\t}"]
     return "\n".join(lines + ["}"]) + "\n"
@@ -104,7 +110,7 @@ def _cache_path(text, nft, cache_dir):
 def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE, keep=True, family=FAMILY, terse=False):
     """How nft lists `text` once loaded (terse: without set elements): computed in a scratch namespace,
     touching nothing, and kept (unless keep is false: check mode leaves no file behind, not even a cache)."""
-    path = _cache_path(("-t\0" if terse else "") + text, nft, cache_dir)
+    path = _cache_path(("-t\0" if terse else "") + "-s\0" + text, nft, cache_dir)
     try:
         with open(path) as handle:
             return _lines(handle.read())
@@ -122,7 +128,7 @@ def canonical(text, table, nft="nft", cache_dir=CANONICAL_CACHE, keep=True, fami
 
 def _load_and_list(text, table, nft, family, terse):
     result = subprocess.run(
-        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" $3 list table "$1" "$2"', nft, family, table,
+        ["unshare", "--net", "sh", "-c", '"$0" -f - && "$0" -s $3 list table "$1" "$2"', nft, family, table,
          "-t" if terse else ""],
         input=text, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -131,8 +137,9 @@ def _load_and_list(text, table, nft, family, terse):
 
 
 def read(namespace, table, nft="nft", family=FAMILY, terse=False):
-    """The live table's listing as lines (terse: without set elements), or None when there is none."""
-    result = _run(nft, (["-t"] if terse else []) + ["list", "table", family, table], namespace)
+    """The live table's listing as lines (terse: without set elements; never counters' values), or None when
+    there is none."""
+    result = _run(nft, ["-s"] + (["-t"] if terse else []) + ["list", "table", family, table], namespace)
     if result.returncode != 0:
         if any(m in result.stderr for m in MISSING):
             return None
