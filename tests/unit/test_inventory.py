@@ -23,6 +23,8 @@ def test_members_given_as_groups_are_resolved_to_hosts_and_the_exit_is_a_member(
     (lambda n: n["exit"].update(node="dc0"), "dc0"),
     (lambda n: n.update(ipv4_range="8.8.0.0/16"), "ipv4_range"),
     (lambda n: n.update(routing="ospf"), "routing"),
+    (lambda n: n.update(keepalive=-1), "keepalive"),
+    (lambda n: n.update(keepalive=True), "keepalive"),
     (lambda n: n.update(ipv6_allow=[{"node": "dc0", "proto": "icmp", "port": 1}]), "proto"),
 ])
 def test_a_wrong_network_is_refused_naming_what_is_wrong(change, named):

@@ -34,3 +34,15 @@ def test_a_workload_never_sends_a_packet_some_link_of_its_network_cannot_carry()
     mtus = [c["mtu"] for s in the_plan["nodes"].values() for c in s["resources"][0]["connected"]]
     assert min(mtus) == 1400 - 80 and max(mtus) > min(mtus)
     assert {s["resources"][0]["mtu"] for s in the_plan["nodes"].values()} == {min(mtus)}
+
+
+def test_a_network_keepalive_reaches_every_link_and_behind_nat_is_never_rarer_than_25_s():
+    for asked, reachable, hidden in ((0, 0, 25), (10, 10, 10), (60, 60, 25)):
+        networks, hostvars, groups, keys = farm(dc_nodes=2, home_nodes=1)
+        if asked:
+            networks[0]["keepalive"] = asked
+        the_plan = plan(networks, hostvars, groups, keys)
+        kept = {node: state["resources"][0]["persistent_keepalive"] for node, state in the_plan["nodes"].items()}
+        assert {n: k for n, k in kept.items() if not n.startswith("home")} == dict.fromkeys(
+            [n for n in kept if not n.startswith("home")], reachable)
+        assert kept["home0"] == hidden

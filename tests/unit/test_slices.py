@@ -64,3 +64,16 @@ def test_a_node_in_two_networks_with_a_clashing_name_fails_at_plan_time_not_in_i
 def test_something_else_than_a_compact_plan_is_refused():
     with pytest.raises(ValueError, match="not a compact plan"):
         slices.Slicer({"nodes": {}})
+
+
+def test_a_network_keepalive_travels_in_the_compact_plan_and_only_when_set():
+    inventory = farm(dc_nodes=2)
+    assert "keepalive" not in compact_plan(*inventory)[0]["networks"][0]  # plans made before it stay the same
+    inventory[0][0]["keepalive"] = 10
+    kept = json.loads(json.dumps(compact_plan(*inventory)[0]))
+    assert kept["networks"][0]["keepalive"] == 10
+    full = plan(*inventory)
+    for node in full["nodes"]:
+        assert json.loads(json.dumps(slices.Slicer(kept).resources(node))) == json.loads(json.dumps(
+            full["nodes"][node]["resources"]))
+        assert full["nodes"][node]["resources"][0]["persistent_keepalive"] == 10

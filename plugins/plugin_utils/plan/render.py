@@ -180,13 +180,20 @@ def resource(rendered, node, views, hosts, ports, relaying):
         "link_local": rendered.link_local[node],
         "mtu": topology.mtu,
         # a node behind NAT keeps every mapping open; nobody can dial it
-        "persistent_keepalive": 0 if underlay.reachable else PERSISTENT_KEEPALIVE,
+        "persistent_keepalive": keepalive(net.keepalive, underlay.reachable),
         "vxlan": _vxlan(rendered, node, vxlan_peers, vxlan_family) if vxlan_peers else None,
         "connected": connected,
         "routes": routes,
         "relay": relaying[1],
         "babel": _babel(rendered, node, connected, mine, exit_rank) if babel else None,
     }
+
+
+def keepalive(asked, reachable):
+    """A resource's keepalive on its links: the network's, and never rarer than PERSISTENT_KEEPALIVE behind NAT."""
+    if reachable:
+        return asked
+    return min(asked, PERSISTENT_KEEPALIVE) if asked else PERSISTENT_KEEPALIVE
 
 
 def _babel(rendered, node, connected, mine, rank):
