@@ -14,6 +14,8 @@ description:
     MTU, addresses, listen ports, WireGuard peers with endpoint, allowed IPs and last handshake, the VXLAN device
     and its peers, the routes the collection owns, and babeld's neighbours and routes with routing babel. Reads
     only; never changes anything.
+  - Also returns RV(health), the figures of the health view (C(playbooks/health.yml), docs/health.md) for every
+    resource recorded on the node, one per network, read from the node's records and the kernel.
 extends_documentation_fragment:
   - gridnet.tenant.attributes.INFO
   - gridnet.tenant.node.WIREGUARD_GO
@@ -46,6 +48,9 @@ resources:
     namespace:
       description: The namespace.
       type: str
+    bridge:
+      description: The bridge workloads attach to.
+      type: str
     wireguard:
       description:
         - Link name to its MTU, addresses, listen port, public key and peer (with C(last_handshake), epoch seconds).
@@ -69,9 +74,27 @@ resources:
       type: dict
       sample: {"running": true, "router_id": "1e:6b:0c:52:9a:41:00:07", "neighbours": [{"address": "fe80::39ca:5cae:41db:1a79", "if": "gtwowfzi4uvmd",
                "reach": "ffff", "cost": "96", "rtt": "0.811"}], "routes": []}
+health:
+  description:
+    - One entry per resource recorded on the node (also one whose namespace has gone), raw figures that nothing
+      judges here (docs/health.md) - C(network), C(namespace), C(time) (the node's clock, epoch seconds), C(links)
+      (per peer node - C(interface), C(connection), C(present), C(up), C(routes) (destinations routed through
+      that peer), C(babel) (the neighbour's C(reach), C(cost), C(rxcost), C(txcost), or null), and for WireGuard
+      C(public_key), C(allowed_ips), C(last_handshake) (epoch seconds, 0 never), C(rx_bytes), C(tx_bytes)),
+      C(babel) (C(running), C(routes_installed)) and C(exit) (packets and bytes per counter of an exit's table).
+    - With O(namespace), only that resource's.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"network": "acme", "namespace": "gt-14f", "time": 1796540000, "babel": null, "exit": null,
+            "links": {"dc2": {"interface": "gtwowfzi4uvmd", "connection": "wireguard", "present": true, "up": true,
+                              "routes": ["2001:db8:14f:90bf::/64", "10.60.25.0/24"], "babel": null,
+                              "public_key": "Vb4nKBmnF5N4U3fIu4cHkNYbXx1bUYx4dGKr6yZxrmE=",
+                              "allowed_ips": ["10.60.25.0/24", "2001:db8:14f:90bf::/64", "fe80::/64"],
+                              "last_handshake": 1796539950, "rx_bytes": 18232, "tx_bytes": 17640}}}]
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, netns, steering
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, health, netns, steering
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import public
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.routes import display
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import names_for_tag, tag_of_namespace
@@ -119,7 +142,7 @@ def main():
         ours = [wanted]
     with IPRoute() as node:
         resources = [describe(node, n, module.params["wireguard_go"]) for n in ours]
-    module.exit_json(changed=False, resources=resources)
+    module.exit_json(changed=False, resources=resources, health=health.read_node(namespace=wanted))
 
 
 if __name__ == "__main__":

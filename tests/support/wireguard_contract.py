@@ -41,7 +41,7 @@ def check_write_then_read_normalised(backend, ipr, ifname="gtwcontract0"):
     assert first["allowed_ips"] == sorted(["2001:db8:1::/64", "10.60.1.0/24", "fe80::/64"])
     assert second["allowed_ips"] == ["10.60.2.0/24"]
     assert first["persistent_keepalive"] == 25 and second["persistent_keepalive"] == 0
-    assert first["last_handshake"] == 0
+    assert first["last_handshake"] == 0 and (first["rx_bytes"], first["tx_bytes"]) == (0, 0)  # no traffic yet
     return ifname
 
 

@@ -43,12 +43,17 @@ def route(via, dev=None, metric=None):
     return {k: v for k, v in zip(FIELDS, (via, dev, metric)) if v is not None}
 
 
-def entries(ipr, proto, fields=("via", "dev")):
-    """(dst, record) of every IPv6 and IPv4 route of protocol `proto` (defaults as ::/0 and 0.0.0.0/0), several
-    per dst when the kernel has them (different metrics)."""
-    names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()} if "dev" in fields else {}
+def entries(ipr, proto, fields=("via", "dev"), names=None):
+    """(dst, record) of every IPv6 and IPv4 route of protocol `proto` (or of any of a tuple of them; defaults as
+    ::/0 and 0.0.0.0/0), several per dst when the kernel has them (different metrics). names: {index: name} of
+    the links, when the caller has dumped them already."""
+    if names is None:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()} if "dev" in fields else {}
+    protos = proto if isinstance(proto, tuple) else (proto,)
     for family, default in DEFAULTS.items():
-        for entry in ipr.get_routes(family=family, proto=proto):
+        for entry in ipr.get_routes(family=family, **({"proto": proto} if len(protos) == 1 else {})):
+            if entry["proto"] not in protos:
+                continue
             dst = entry.get_attr("RTA_DST")
             via = entry.get_attr("RTA_VIA")
             values = {"via": entry.get_attr("RTA_GATEWAY") or (via["addr"] if via else None),

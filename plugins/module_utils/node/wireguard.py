@@ -12,7 +12,7 @@ and write the same normalised configuration:
      "peers": {public_key: {"endpoint": "addr:port" | "[v6]:port" | None,
                             "allowed_ips": [sorted cidrs],
                             "persistent_keepalive": int,
-                            "last_handshake": epoch seconds}}}
+                            "last_handshake": epoch seconds, "rx_bytes": int, "tx_bytes": int}}}
 
 The back end is detected by trying (a netlink ``wireguard`` link add); the
 kernel version says nothing about whether the module is there. Also here, for
@@ -66,7 +66,7 @@ class KernelBackend(object):
     def _in(self, namespace, function, *args):
         return netns.run_inside(namespace, function, *args) if namespace else function(*args)
 
-    def read(self, ifname, namespace=None):
+    def read(self, ifname, namespace=None, buffers=True):  # buffers: wireguard-go's only (its UDP sockets')
         return self._in(namespace, self._read, ifname)
 
     def _read(self, ifname):
@@ -86,12 +86,15 @@ class KernelBackend(object):
                 endpoint = peer.get_attr("WGPEER_A_ENDPOINT")
                 handshake = peer.get_attr("WGPEER_A_LAST_HANDSHAKE_TIME") or {}
                 entry = config["peers"].setdefault(public, {
-                    "endpoint": None, "allowed_ips": [], "persistent_keepalive": 0, "last_handshake": 0})
+                    "endpoint": None, "allowed_ips": [], "persistent_keepalive": 0, "last_handshake": 0,
+                    "rx_bytes": 0, "tx_bytes": 0})
                 if endpoint and endpoint.get("port"):
                     addr = endpoint["addr"]
                     entry["endpoint"] = ("[%s]:%d" if ":" in addr else "%s:%d") % (addr, endpoint["port"])
                 entry["persistent_keepalive"] = peer.get_attr("WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL") or 0
                 entry["last_handshake"] = handshake.get("tv_sec", 0) if hasattr(handshake, "get") else 0
+                entry["rx_bytes"] = peer.get_attr("WGPEER_A_RX_BYTES") or 0
+                entry["tx_bytes"] = peer.get_attr("WGPEER_A_TX_BYTES") or 0
                 for allowed in peer.get_attr("WGPEER_A_ALLOWEDIPS") or []:
                     if allowed.get("addr"):
                         entry["allowed_ips"].append(allowed["addr"])

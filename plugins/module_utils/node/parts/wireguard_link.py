@@ -48,6 +48,7 @@ def _entry(entry, config, expected_private_key, expected_public_key):
     if entry["peer"] is not None:
         entry["peer"]["public_key"] = next(iter(peers))
         entry["_last_handshake"] = entry["peer"].pop("last_handshake")
+        entry["peer"].pop("rx_bytes", None), entry["peer"].pop("tx_bytes", None)  # health.py reads them
     elif peers:
         entry["peer"] = {"public_keys": sorted(peers)}  # never ours: one peer per link
     return entry
