@@ -95,6 +95,16 @@ options:
       inotify_max_user_instances:
         description: When set, raise C(fs.inotify.max_user_instances) to at least this. Never lowered.
         type: int
+      metrics_dir:
+        description:
+          - Where the agent writes the node's health figures as C(gridnet_tenant.prom) for node_exporter's textfile
+            collector (docs/health.md); C(none) for no file.
+        type: path
+        default: /var/lib/prometheus/node-exporter
+      metrics_interval:
+        description: Seconds between two refreshes of that file.
+        type: float
+        default: 15.0
 notes:
   - Two module invocations per node and run - M(gridnet.tenant.wireguard_key) for every network's key, then this one.
   - After applying, every part is read back; a difference from the plan fails the task naming it.
@@ -149,7 +159,8 @@ networks:
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import exit_converged, node_module, run
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_state import converge_node
-from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import AGENT_OPTIONS, KEY_DIR_OPTION, WIREGUARD_OPTIONS
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import (
+    AGENT_OPTIONS, KEY_DIR_OPTION, WIREGUARD_OPTIONS, agent_problem)
 
 
 def main():
@@ -176,8 +187,8 @@ def main():
     exits = params["exits"] or [] if "exits" in parts else []
     upstream_routes = params["upstream_routes"] if "upstream_routes" in parts else None
     agent = params["agent"] if "resources" in parts and resources else None
-    if agent is not None and agent["interval"] <= 0:
-        module.fail_json(msg="agent.interval must be a positive number of seconds, not %s" % agent["interval"])
+    if agent is not None and agent_problem(agent, "agent."):
+        module.fail_json(msg=agent_problem(agent, "agent."))
     nft = module.get_bin_path(params["nft"], required=True) if exits else params["nft"]
     options = dict((k, params[k]) for k in ("key_dir", "wireguard_backend", "wireguard_go"))
     options["nft"] = nft

@@ -14,6 +14,7 @@ description:
     converge under C(/var/lib/gridnet-tenant/state) (root-only, no private key). The node agent re-applies those
     records with the same converge code at boot, and supervises them - every O(interval) seconds it looks at each
     record's links and converges again a resource whose link went (a wireguard-go that died takes its link with it).
+  - Every O(metrics_interval) seconds the agent writes the node's health figures for Prometheus into O(metrics_dir).
   - Installs the agent's code (the collection's own module_utils) and the launcher C(gridnet-tenant-agent) under
     O(agent_dir).
   - Where systemd is the init, installs, enables and starts C(/etc/systemd/system/gridnet-tenant-agent.service)
@@ -49,6 +50,18 @@ options:
         (C(/etc/sysctl.d/60-gridnet-tenant.conf)); never lowered. Each wireguard-go link takes one instance, and
         the default of 128 is shared by every process of the user on the node.
     type: int
+  metrics_dir:
+    description:
+      - Where the agent writes the node's health figures (every link's state, last WireGuard handshake and bytes,
+        babeld's neighbours, an exit's counters) as C(gridnet_tenant.prom), replaced atomically, for
+        node_exporter's textfile collector; Debian's C(prometheus-node-exporter) reads this directory. C(none)
+        for no file. docs/health.md lists the metrics.
+    type: path
+    default: /var/lib/prometheus/node-exporter
+  metrics_interval:
+    description: Seconds between two refreshes of that file.
+    type: float
+    default: 15.0
 requirements:
   - pyroute2 >= 0.9 on the node
   - root on the node
@@ -83,7 +96,7 @@ import os
 from ansible_collections.gridnet.tenant.plugins.module_utils.node import agent_install
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.node_module import node_module, run
-from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import AGENT_OPTIONS
+from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import AGENT_OPTIONS, agent_problem
 
 
 def main():
@@ -91,12 +104,10 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         **AGENT_OPTIONS
     )
-    if module.params["interval"] <= 0:
-        module.fail_json(msg="interval must be a positive number of seconds, not %s" % module.params["interval"])
+    if agent_problem(module.params):
+        module.fail_json(msg=agent_problem(module.params))
     params = module.params
-    changes = agent_install.node_changes(params["state"], params["agent_dir"], interval=params["interval"],
-                                         supervisor=params["supervisor"],
-                                         inotify_max_user_instances=params["inotify_max_user_instances"])
+    changes = agent_install.node_changes(params["state"], params)
     if not module.check_mode:
         run(module, "node agent", apply_changes, changes, agent_install.APPLY_ERRORS)
     texts = [c.text for c in changes]

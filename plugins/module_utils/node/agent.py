@@ -9,7 +9,9 @@
                                   (a wireguard-go that crashed takes its link with it), whose
                                   babeld died, or whose relay table the host's firewall flushed;
                                   and let tenant bridge frames pass the host's FORWARD again
-                                  where br_netfilter sends them there (host_firewall.py)
+                                  where br_netfilter sends them there (host_firewall.py);
+                                  every METRICS_INTERVAL seconds write the health figures as a
+                                  Prometheus text file into METRICS_DIR (metrics.py)
     gridnet-tenant-agent status   each record and what is wrong with it, if anything
 
 It calls the very converge code the modules run (resource.py, exit_gateway.py),
@@ -29,13 +31,14 @@ import sys
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node import (
-    babel, convergence, exit_gateway, host_firewall, keys, netns, records, relay, resource)
+    babel, convergence, exit_gateway, health, host_firewall, keys, metrics, netns, options, records, relay, resource)
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors import GridnetError
 
 
 RUN_LOCK = "/run/gridnet-tenant/agent.lock"
 DEFAULT_INTERVAL = 1.0
 MAX_BACKOFF = 30.0
+NO_METRICS = "none"  # --metrics-dir none: no metrics file
 FIREWALL_EVERY = 10  # looks between full checks of the host firewall (iptables-legacy changes give no signal)
 
 
@@ -60,14 +63,14 @@ def apply(entry, state_dir=records.STATE_DIR):
         if current is None:
             return ["nothing: the record is gone"]
         entry = json.loads(current)
-        options, plan = entry["options"], entry["plan"]
+        settings, plan = entry["options"], entry["plan"]
         if entry["kind"] == "exit":
-            return exit_gateway.converge(plan, "present", nft=options.get("nft", "nft"), locked=True)["changes"]
+            return exit_gateway.converge(plan, "present", nft=settings.get("nft", "nft"), locked=True)["changes"]
         private_key = None
         if any(c.get("connection") == "wireguard" for c in plan.get("connected", [])):
-            private_key = keys.read_private_key(keys.key_path(options["key_dir"], plan["netid"]))
-        return resource.converge(plan, "present", private_key, backend_choice=options.get("wireguard_backend", "auto"),
-                                 wireguard_binary=options.get("wireguard_go", "wireguard-go"), locked=True)["changes"]
+            private_key = keys.read_private_key(keys.key_path(settings["key_dir"], plan["netid"]))
+        return resource.converge(plan, "present", private_key, backend_choice=settings.get("wireguard_backend", "auto"),
+                                 wireguard_binary=settings.get("wireguard_go", "wireguard-go"), locked=True)["changes"]
 
 
 def expected_links(entry):
@@ -153,14 +156,34 @@ def firewall_look(last_signal, done, state_dir=records.STATE_DIR):
     return seen
 
 
-def supervise(interval=DEFAULT_INTERVAL, state_dir=records.STATE_DIR, rounds=None):
-    """Look at every record each `interval` s; converge again what lost a link. Failing ones back off."""
+def run_arguments(interval=DEFAULT_INTERVAL, metrics_dir=options.METRICS_DIR, metrics_interval=options.METRICS_INTERVAL):
+    """The launcher's arguments for `run` with these settings (what the unit or a detached start runs)."""
+    return ["run", "--interval", str(interval), "--metrics-dir", metrics_dir or NO_METRICS,
+            "--metrics-interval", str(metrics_interval)]
+
+
+def refresh_metrics(metrics_dir, state_dir=records.STATE_DIR):
+    """Write the node's health figures for node_exporter; a failure is logged, never fatal to supervising."""
+    try:
+        metrics.write(health.read_node(state_dir), metrics_dir)
+    except (GridnetError, OSError, ValueError, KeyError) as exc:
+        log("metrics: %s" % exc)
+
+
+def supervise(interval=DEFAULT_INTERVAL, state_dir=records.STATE_DIR, rounds=None, metrics_dir=None,
+              metrics_interval=options.METRICS_INTERVAL):
+    """Look at every record each `interval` s; converge again what lost a link. Failing ones back off.
+    With metrics_dir, the health figures are written there every metrics_interval s."""
     retry_at = {}
     done = 0
     signal = None
+    metrics_due = time.monotonic()
     while rounds is None or done < rounds:
         done += 1
         time.sleep(interval)
+        if metrics_dir and time.monotonic() >= metrics_due:
+            metrics_due = time.monotonic() + metrics_interval
+            refresh_metrics(metrics_dir, state_dir)
         signal = firewall_look(signal, done, state_dir)
         entries, _unused = records.recorded(state_dir)
         now = time.monotonic()
@@ -227,13 +250,17 @@ def running_pid(path=RUN_LOCK):
 
 
 def main(argv):
-    usage = "usage: gridnet-tenant-agent boot|run|status [--interval SECONDS] [--state-dir DIR]"
+    usage = ("usage: gridnet-tenant-agent boot|run|status [--interval SECONDS] [--state-dir DIR] "
+             "[--metrics-dir DIR|none] [--metrics-interval SECONDS]")
     if not argv or argv[0] not in ("boot", "run", "status"):
         sys.stderr.write(usage + "\n")
         return 2
-    options = dict(zip(argv[1::2], argv[2::2]))
-    interval = float(options.get("--interval", DEFAULT_INTERVAL))
-    state_dir = options.get("--state-dir", records.STATE_DIR)
+    arguments = dict(zip(argv[1::2], argv[2::2]))
+    interval = float(arguments.get("--interval", DEFAULT_INTERVAL))
+    state_dir = arguments.get("--state-dir", records.STATE_DIR)
+    metrics_dir = arguments.get("--metrics-dir", options.METRICS_DIR)
+    metrics_dir = None if metrics_dir == NO_METRICS else metrics_dir
+    metrics_interval = float(arguments.get("--metrics-interval", options.METRICS_INTERVAL))
     if argv[0] == "status":
         entries, broken = records.recorded(state_dir)
         unhealthy = 0
@@ -253,5 +280,5 @@ def main(argv):
         log("another agent runs already (pid %s)" % running_pid())
         return 0
     boot(state_dir)
-    supervise(interval, state_dir)
+    supervise(interval, state_dir, metrics_dir=metrics_dir, metrics_interval=metrics_interval)
     return 0

@@ -48,7 +48,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart={launcher} run --interval {interval}
+ExecStart={launcher} {arguments}
 Restart=always
 RestartSec=2
 # wireguard-go processes it starts serve links; restarting the agent must not take them down
@@ -79,13 +79,13 @@ def code_files():
     return files
 
 
-def desired_files(agent_dir, python, interval, systemd):
+def desired_files(agent_dir, python, arguments, systemd):
     lib = os.path.join(agent_dir, "lib")
     launcher = os.path.join(agent_dir, LAUNCHER)
     files = {os.path.join(lib, path): (data, 0o600) for path, data in code_files().items()}
     files[launcher] = (_LAUNCHER.format(python=python, lib=lib).encode(), 0o700)
     if systemd:
-        files[UNIT_PATH] = (_UNIT.format(launcher=launcher, interval=interval).encode(), 0o644)
+        files[UNIT_PATH] = (_UNIT.format(launcher=launcher, arguments=" ".join(arguments)).encode(), 0o644)
     return files
 
 
@@ -101,11 +101,11 @@ def has_systemd():
     return os.path.isdir("/run/systemd/system")
 
 
-def start_detached(launcher, interval):
-    """Start `launcher run` in its own session, its output to LOG_PATH; it outlives the caller."""
+def start_detached(launcher, arguments):
+    """Start `launcher run ...` in its own session, its output to LOG_PATH; it outlives the caller."""
     os.makedirs(os.path.dirname(LOG_PATH), mode=0o700, exist_ok=True)
     with open(LOG_PATH, "ab") as log:
-        subprocess.Popen([launcher, "run", "--interval", str(interval)], stdin=subprocess.DEVNULL, stdout=log,
+        subprocess.Popen([launcher] + arguments, stdin=subprocess.DEVNULL, stdout=log,
                          stderr=log, close_fds=True, start_new_session=True, cwd="/")
     deadline = time.monotonic() + 10
     while agent.running_pid() is None:
@@ -148,17 +148,18 @@ def inotify_changes(minimum):
 APPLY_ERRORS = (OSError, subprocess.CalledProcessError)  # what applying these changes may raise
 
 
-def node_changes(state, agent_dir=AGENT_DIR, interval=agent.DEFAULT_INTERVAL, supervisor="auto",
-                 inotify_max_user_instances=None):
+def node_changes(state, params):
     """What the node needs for the agent, in order: the inotify limit first when one is asked for (and the agent
-    is wanted), then the agent itself (changes())."""
-    out = changes(state, agent_dir, interval=interval, supervisor=supervisor)
-    if inotify_max_user_instances and state == "present":
-        out = inotify_changes(inotify_max_user_instances) + out
+    is wanted), then the agent itself (changes()). params: the agent options (options.AGENT_OPTIONS)."""
+    arguments = agent.run_arguments(params["interval"], params.get("metrics_dir"),
+                                    params.get("metrics_interval") or options.METRICS_INTERVAL)
+    out = changes(state, params["agent_dir"], arguments=arguments, supervisor=params["supervisor"])
+    if params.get("inotify_max_user_instances") and state == "present":
+        out = inotify_changes(params["inotify_max_user_instances"]) + out
     return out
 
 
-def changes(state, agent_dir=AGENT_DIR, python=None, interval=agent.DEFAULT_INTERVAL, supervisor="auto"):
+def changes(state, agent_dir=AGENT_DIR, python=None, arguments=("run",), supervisor="auto"):
     """The Changes that install (or remove) the agent and leave it running (or stopped)."""
     systemd = supervisor == "systemd" or (supervisor == "auto" and has_systemd())
     launcher = os.path.join(agent_dir, LAUNCHER)
@@ -173,7 +174,8 @@ def changes(state, agent_dir=AGENT_DIR, python=None, interval=agent.DEFAULT_INTE
         if os.path.exists(agent_dir):
             out.append(Change("remove %s" % agent_dir, lambda: subprocess.run(["rm", "-rf", agent_dir], check=True)))
         return out
-    wanted = desired_files(agent_dir, python or sys.executable, interval, systemd)
+    arguments = list(arguments)
+    wanted = desired_files(agent_dir, python or sys.executable, arguments, systemd)
     stale = sorted(path for path, spec in wanted.items() if _current(path) != spec)
     for path in stale:
         out.append(Change("write %s" % path, lambda path=path: write_atomic(
@@ -187,5 +189,5 @@ def changes(state, agent_dir=AGENT_DIR, python=None, interval=agent.DEFAULT_INTE
         if stale and agent.running_pid() is not None:
             out.append(Change("stop the agent running old code (pid %s)" % agent.running_pid(), stop_running))
         if stale or agent.running_pid() is None:
-            out.append(Change("start the agent detached", lambda: start_detached(launcher, interval)))
+            out.append(Change("start the agent detached", lambda: start_detached(launcher, arguments)))
     return out

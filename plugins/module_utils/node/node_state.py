@@ -97,9 +97,7 @@ def converge_node(resources, exits, upstream_routes, options, check_mode=False, 
     if agent is not None:
         # imported here: the agent's code is only read when the agent is asked for
         from ansible_collections.gridnet.tenant.plugins.module_utils.node import agent_install
-        agent_changes = agent_install.node_changes("present", agent["agent_dir"], interval=agent["interval"],
-                                                   supervisor=agent["supervisor"],
-                                                   inotify_max_user_instances=agent.get("inotify_max_user_instances"))
+        agent_changes = agent_install.node_changes("present", agent)
         if not check_mode:
             convergence.apply_changes(agent_changes, agent_install.APPLY_ERRORS)
         changes += _prefixed("agent", [c.text for c in agent_changes])

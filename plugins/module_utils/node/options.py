@@ -10,6 +10,8 @@ from __future__ import annotations
 
 KEY_DIR = "/var/lib/gridnet-tenant/keys"
 AGENT_DIR = "/var/lib/gridnet-tenant/agent"
+METRICS_DIR = "/var/lib/prometheus/node-exporter"  # Debian's prometheus-node-exporter reads *.prom here
+METRICS_INTERVAL = 15.0  # node_exporter's usual scrape interval
 SUPERVISORS = ["auto", "systemd", "detached", "none"]
 
 KEY_DIR_OPTION = dict(key_dir=dict(type="path", default=KEY_DIR))
@@ -22,4 +24,16 @@ AGENT_OPTIONS = dict(
     supervisor=dict(type="str", choices=SUPERVISORS, default="auto"),
     interval=dict(type="float", default=1.0),
     inotify_max_user_instances=dict(type="int"),
+    metrics_dir=dict(type="path", default=METRICS_DIR),
+    metrics_interval=dict(type="float", default=METRICS_INTERVAL),
 )
+
+
+def agent_problem(params, prefix=""):
+    """What is wrong with the agent options (a text naming the option), or None."""
+    for option in ("interval", "metrics_interval"):
+        if params[option] <= 0:
+            return "%s%s must be a positive number of seconds, not %s" % (prefix, option, params[option])
+    if params["metrics_dir"] != "none" and not str(params["metrics_dir"]).startswith("/"):
+        return "%smetrics_dir must be an absolute path or none, not %r" % (prefix, params["metrics_dir"])
+    return None

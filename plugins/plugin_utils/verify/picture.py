@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gridnet.tenant contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The plan as a picture (SVG): nodes, network resources, link types, exits, relays.
+"""The plan as a picture (SVG): nodes, network resources, link types, exits, relays; and the health view as one.
 
 Nodes sit on a circle. Each network has a colour; each link of a network is a
 line in that colour (solid: WireGuard, dashed: VXLAN), a little apart from the
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 from xml.sax.saxutils import escape
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify.health import STATES
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 WIDTH, HEIGHT = 900, 780
@@ -136,3 +138,50 @@ def _relays(plan, netid):
         if other and node < other and tuple(sorted((node, other))) not in linked:
             result.append("%s-%s via %s" % (node, other, hop))
     return result
+
+
+STATE_COLOURS = {"up": "#2ca02c", "idle": "#999999", "stale": "#ff7f0e", "down": "#d62728"}
+
+
+def health_svg(judged, title="gridnet.tenant health"):
+    """The health view (health.judge) as a picture: each link a line coloured by its worse end's state (green up,
+    grey idle, orange stale handshake, red down), a little apart per network; each node with the routes its babelds
+    installed; exits drawn thick."""
+    nodes = sorted({r["node"] for r in judged["links"]} | {r["peer"] for r in judged["links"]})
+    at = _positions(nodes)
+    networks = sorted({r["network"] for r in judged["links"]})
+    worst = {}
+    for row in judged["links"]:
+        key = (row["network"],) + tuple(sorted((row["node"], row["peer"])))
+        have = worst.get(key, ("up", []))
+        state = max(have[0], row["state"], key=STATES.index)
+        worst[key] = (state, have[1] + ["%s: %s" % (row["node"], row["why"] or row["state"])])
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'
+           % (WIDTH, HEIGHT, WIDTH, HEIGHT),
+           '<rect width="100%" height="100%" fill="white"/>', _text(20, 30, title, 18, "start", "bold")]
+    for (network, a, b), (state, why) in sorted(worst.items()):
+        offset = (networks.index(network) - (len(networks) - 1) / 2.0) * 6
+        (x1, y1), (x2, y2) = at[a], at[b]
+        length = math.hypot(x2 - x1, y2 - y1) or 1
+        dx, dy = -(y2 - y1) / length * offset, (x2 - x1) / length * offset
+        out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%d">'
+                   '<title>%s %s-%s: %s (%s)</title></line>'
+                   % (x1 + dx, y1 + dy, x2 + dx, y2 + dy, STATE_COLOURS[state], 2 if state in ("up", "idle") else 4,
+                      escape(network), a, b, state, escape("; ".join(why))))
+    exit_nodes = {e["node"] for e in judged["exits"]}
+    for node in nodes:
+        x, y = at[node]
+        out.append('<circle cx="%.1f" cy="%.1f" r="30" fill="#f7f7f7" stroke="#333" stroke-width="%d"/>'
+                   % (x, y, 4 if node in exit_nodes else 1.5))
+        out.append(_text(x, y + 5, node, 13, weight="bold"))
+        routes = ["%s %d routes" % (network, per[node]) for network, per in sorted(judged["babel_routes"].items())
+                  if node in per]
+        label_y = y + 48 if y >= CENTRE_Y else y - 40 - 14 * (len(routes) - 1)
+        for i, text in enumerate(routes):
+            out.append(_text(x, label_y + 14 * i, text, 10))
+    out.append(_text(20, HEIGHT - 40, "green: up, grey: idle, orange: stale handshake, red: down (the worse of its ends); "
+                     "thick circle: exit; routes: installed by babeld", 11, "start"))
+    out.append(_text(20, HEIGHT - 20, "%d problems" % len(judged["problems"]) if judged["problems"] else "all up",
+                     12, "start", "bold", STATE_COLOURS["down" if judged["problems"] else "up"]))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
