@@ -77,7 +77,8 @@ def expected_links(entry):
     plan = entry["plan"]
     if entry["kind"] == "exit":
         return {plan["uplink"]["name"]}
-    names = {plan["veth_ns"]} | {c["interface"] for c in plan.get("connected", []) if c["connection"] == "wireguard"}
+    names = {plan["veth_ns"]} | {c["interface"] for c in plan.get("connected", [])
+                                 if c["connection"] in ("wireguard", "ipsec")}
     if plan.get("vxlan"):
         names.add(plan["vxlan"]["name"])
     return names
