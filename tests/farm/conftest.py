@@ -28,7 +28,8 @@ if os.geteuid() != 0:
 
 
 # the farm is shared, and Docker stays on dc1 once started: site and verify first, the nodes' faults, Docker last
-ORDER = ("test_farm_site.py", "test_farm_nodes.py", "test_farm_docker.py")
+# the IPsec network after them: it adds its own network to the farm, and takes a member out of it at its end
+ORDER = ("test_farm_site.py", "test_farm_nodes.py", "test_farm_docker.py", "test_farm_ipsec.py")
 
 
 def pytest_collection_modifyitems(items):
