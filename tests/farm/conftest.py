@@ -28,8 +28,7 @@ if os.geteuid() != 0:
 
 
 # the farm is shared, and Docker stays on dc1 once started: site and verify first, the nodes' faults, Docker last
-# the IPsec network after them: it adds its own network to the farm, and takes a member out of it at its end
-ORDER = ("test_farm_site.py", "test_farm_nodes.py", "test_farm_docker.py", "test_farm_ipsec.py")
+ORDER = ("test_farm_site.py", "test_farm_nodes.py", "test_farm_docker.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -2,7 +2,7 @@
 
 A real node, not a lab namespace: Debian's kernel and systemd as PID 1, sshd,
 Python with the collection's node requirements, kernel WireGuard (no
-wireguard-go), strongSwan, babeld, nftables, iptables and Docker. Built once with
+wireguard-go), babeld, nftables, iptables and Docker. Built once with
 mmdebstrap (no network beyond the package mirror), then `mkfs.ext4 -d`; each
 guest boots a copy-on-write overlay of it (its own persistent disk).
 
@@ -21,10 +21,7 @@ import sys
 
 PACKAGES = ("systemd-sysv", "udev", "linux-image-amd64", "initramfs-tools", "openssh-server", "python3", "iproute2",
             "kmod", "ifupdown", "babeld", "nftables", "iptables", "docker.io", "procps", "iputils-ping",
-            "wireguard-tools", "netcat-openbsd", "dbus",
-            # IPsec interlinks: strongSwan's IKEv2 daemon under systemd, swanctl (vici), the openssl plugin
-            "charon-systemd", "strongswan-swanctl", "libstrongswan-standard-plugins", "strongswan-pki",
-            "iperf3", "tcpdump")
+            "wireguard-tools", "netcat-openbsd", "dbus")
 # Python packages a node needs (requirements/node.txt), copied from the checkout's virtualenv: pure Python
 NODE_PYTHON = ("pyroute2",)
 IMAGE_SIZE = "3G"

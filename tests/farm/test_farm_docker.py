@@ -36,7 +36,7 @@ def test_docker_started_and_restarted_on_a_node_leaves_the_matrix_green(converge
                          ).stdout
     assert "let frames bridged within tenant bridges pass the node's ipv4 FORWARD" in healed_by, healed_by
     site = farm.playbook("site.yml")
-    assert site.changed == {"gw": 0, "dc1": 0, "home": 0, "dc2": 0, "dc3": 0}, site.stdout[-3000:]  # healed itself
+    assert site.changed == {"gw": 0, "dc1": 0, "home": 0}, site.stdout[-3000:]  # the node had healed itself
     farm.ssh("dc1", "systemctl restart docker", timeout=300)
     probes_after = verify_green(farm)
     figures.report("farm: Debian's docker.io started on dc1 (br_netfilter on, FORWARD policy DROP): verify %s/%s, "

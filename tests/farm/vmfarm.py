@@ -1,10 +1,8 @@
-"""A farm of real Debian 12 machines under QEMU: five guests, their underlay, an upstream router, the internet.
+"""A farm of real Debian 12 machines under QEMU: three guests, their underlay, an upstream router, the internet.
 
     gw    the exit: dual stack in the datacenter (eth0), uplink to the upstream router (eth1)
-    dc1   dual stack in the datacenter, behind a stateful firewall (never dialled)
+    dc1   dual stack in the datacenter
     home  IPv4 only, behind a NAT
-    dc2, dc3  dual stack in the datacenter, reachable: with gw, the members of the IPsec network
-              (test_farm_ipsec.py; the scenario's own network leaves them alone)
 
 The underlay is made of named network namespaces this farm creates (each name
 starts with the farm's own prefix, so farms of several runs never meet):
@@ -57,12 +55,6 @@ GUESTS = {
         "route add default via 192.0.2.1", "-6 route add default via 2001:db8:f0::1"]),
     "home": (768, [("nat", "lan")], [
         "link set eth0 up", "addr add 192.0.2.70/26 dev eth0", "route add default via 192.0.2.65"]),
-    "dc2": (640, [("wan", "dc")], [
-        "link set eth0 up", "addr add 2001:db8:f0::12/64 dev eth0 nodad", "addr add 192.0.2.12/26 dev eth0",
-        "route add default via 192.0.2.1", "-6 route add default via 2001:db8:f0::1"]),
-    "dc3": (640, [("wan", "dc")], [
-        "link set eth0 up", "addr add 2001:db8:f0::13/64 dev eth0 nodad", "addr add 192.0.2.13/26 dev eth0",
-        "route add default via 192.0.2.1", "-6 route add default via 2001:db8:f0::1"]),
 }
 INTERNET = {"ipv6": "2001:db8:fe::2", "ipv4": "198.51.100.2"}
 
@@ -284,7 +276,7 @@ def down(state_dir):
     shutil.rmtree(os.path.abspath(state_dir), ignore_errors=True)
 
 
-INVENTORY = """# A farm of five Debian 12 machines, reached over SSH (tests/farm/vmfarm.py made it).
+INVENTORY = """# A farm of three Debian 12 machines, reached over SSH (tests/farm/vmfarm.py made it).
 all:
   vars:
     ansible_user: root
@@ -325,12 +317,6 @@ all:
     home:
       ansible_port: {home}
       gridnet_tenant_underlay: {{ipv4: "192.0.2.70", reachable: false}}
-    dc2:
-      ansible_port: {dc2}
-      gridnet_tenant_underlay: {{ipv6: "2001:db8:f0::12", ipv4: "192.0.2.12"}}
-    dc3:
-      ansible_port: {dc3}
-      gridnet_tenant_underlay: {{ipv6: "2001:db8:f0::13", ipv4: "192.0.2.13"}}
 """
 
 
