@@ -65,16 +65,6 @@ resources:
       description: Destination to C(via GATEWAY dev LINK), for the routes the collection owns.
       type: dict
       sample: {"::/0": "via fe80::d061:e19a:f02e:502a dev gtwals7ui2xti"}
-    ipsec:
-      description: IPsec link name to its MTU, addresses, up and XFRM interface id (C(if_id)).
-      type: dict
-    ipsec_sas:
-      description:
-        - With IPsec links, each link's IKE SA as the daemon holds it - C(state) (C(ESTABLISHED) when up),
-          C(established) (seconds since), and C(children) (name to C(state), C(INSTALLED) when up, and
-          C(installed), seconds since); null for a link the daemon has no SA of.
-      type: dict
-      returned: when the resource has IPsec links
     babel:
       description:
         - With routing babel, babeld's view from its control socket - C(running), C(router_id) (this start's, see
@@ -104,7 +94,7 @@ health:
                               "last_handshake": 1796539950, "rx_bytes": 18232, "tx_bytes": 17640}}}]
 """
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, health, ipsec, netns, steering
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, health, netns, steering
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import public
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.routes import display
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import names_for_tag, tag_of_namespace
@@ -126,10 +116,6 @@ def describe(node, namespace, wireguard_go):
             link["udp_buffer"] = state["wireguard"][name]["_udp_buffer"]
         if "_rps" in state["wireguard"][name]:
             link["rps_cpus"] = steering.text(state["wireguard"][name]["_rps"])
-    if state["ipsec"]:  # each IPsec link's SAs as the IKE daemon holds them (name: the link's interface)
-        sas = ipsec.sas()
-        view["ipsec_sas"] = {name: sas.get(name) for name in sorted(state["ipsec"])}
-    view.pop("ipsec_files", None)  # the daemon's files: the module's diff shows them, not this report
     if state["babel"] is not None:
         view["babel"] = {"running": state["babel"]["running"], "router_id": babel.running_router_id(namespace)}
         if state["babel"]["running"]:

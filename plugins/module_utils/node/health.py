@@ -15,8 +15,7 @@ counts, babeld's reach and cost), and the controller's health view
     {"network", "namespace", "time": the node's clock,
      "links": {peer: {"interface", "connection", "present", "up", "public_key", "allowed_ips", "last_handshake",
                       "rx_bytes", "tx_bytes", "keepalive", "babel": {"reach", "cost", "rxcost", "txcost"} | None,
-                      "routes": [destinations routed through this peer],
-                      IPsec: "sa": {"state", "established", "children"} | None (ipsec.sas())}},
+                      "routes": [destinations routed through this peer]}},
      "babel": {"running", "routes_installed"} | None,
      "exit": {counter: {"packets", "bytes"}} | None}
 """
@@ -28,7 +27,7 @@ import subprocess
 import time
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.common import rules
-from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, ipsec, netns, records, routes
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, netns, records, routes
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.netlink import kind
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.wireguard import backend_for_kind
 
@@ -70,9 +69,8 @@ def _number(text):
         return None
 
 
-def read_resource(plan, wireguard_binary="wireguard-go", sas=None):
-    """The health figures of one resource (its recorded plan entry), as the module docstring shows them.
-    sas: the IKE daemon's SAs (ipsec.sas()), read once for every resource of the node."""
+def read_resource(plan, wireguard_binary="wireguard-go"):
+    """The health figures of one resource (its recorded plan entry), as the module docstring shows them."""
     namespace = plan["namespace"]
     links, found, kernel = netns.run_inside(namespace, _kernel_view, wireguard_binary)
     babel_state, neighbours = _babel_view(namespace) if plan.get("babel") else (None, {})
@@ -95,8 +93,6 @@ def read_resource(plan, wireguard_binary="wireguard-go", sas=None):
                     peer = {}
                 entry.update({k: peer.get(k, 0) for k in ("last_handshake", "rx_bytes", "tx_bytes")},
                              keepalive=peer.get("persistent_keepalive", 0))
-        if link["connection"] == "ipsec":
-            entry["sa"] = (sas if sas is not None else ipsec.sas()).get(name)
         if babel_state is not None:
             neighbour = neighbours.get((name, link["peer_link_local"]))
             entry["babel"] = None if neighbour is None else dict(
@@ -128,7 +124,6 @@ def read_node(state_dir=records.STATE_DIR, namespace=None):
     was converged with (its wireguard-go, its nft)."""
     entries, _broken = records.recorded(state_dir)
     out, exits = [], {}
-    sas = ipsec.sas() if any(ipsec.ipsec_links(e["plan"]) for e in entries if e["kind"] == "resource") else {}
     for entry in entries:
         if namespace is not None and entry["namespace"] != namespace:
             continue
@@ -138,7 +133,7 @@ def read_node(state_dir=records.STATE_DIR, namespace=None):
         if not netns.exists(entry["namespace"]):
             out.append(_absent(entry["plan"]))
             continue
-        out.append(read_resource(entry["plan"], entry["options"].get("wireguard_go", "wireguard-go"), sas))
+        out.append(read_resource(entry["plan"], entry["options"].get("wireguard_go", "wireguard-go")))
     for resource in out:
         if resource["namespace"] in exits and netns.exists(resource["namespace"]):
             resource["exit"] = exit_counters(*exits[resource["namespace"]])

@@ -26,8 +26,6 @@ SERIES = {
     "wireguard_sent_bytes_total": ("counter", "Bytes sent to the peer."),
     "gridnet_tenant_link_up": ("gauge", "1 when the link to the peer exists and is up in the resource's namespace."),
     "gridnet_tenant_link_routes": ("gauge", "Destinations routed through the peer over this link."),
-    "gridnet_tenant_ipsec_sa_up": ("gauge", "1 when the IPsec link's IKE SA is established with a child SA installed."),
-    "gridnet_tenant_ipsec_sa_age_seconds": ("gauge", "Seconds since the IPsec link's IKE SA was established."),
     "gridnet_tenant_babel_neighbour_reach": ("gauge", "Hellos heard of the neighbour's last 16 (babeld's reach)."),
     "gridnet_tenant_babel_neighbour_cost": ("gauge", "babeld's cost of the neighbour (65535: unreachable)."),
     "gridnet_tenant_babel_running": ("gauge", "1 when the resource's babeld runs."),
@@ -61,13 +59,6 @@ def samples(resources):
                 out["wireguard_latest_handshake_seconds"].append((wireguard, link["last_handshake"]))
                 out["wireguard_received_bytes_total"].append((wireguard, link["rx_bytes"]))
                 out["wireguard_sent_bytes_total"].append((wireguard, link["tx_bytes"]))
-            if link["connection"] == "ipsec":
-                sa = link.get("sa") or {}
-                children = (sa.get("children") or {}).values()
-                up = sa.get("state") == "ESTABLISHED" and any(c.get("state") == "INSTALLED" for c in children)
-                out["gridnet_tenant_ipsec_sa_up"].append((labels, int(up)))
-                if sa.get("established") is not None:
-                    out["gridnet_tenant_ipsec_sa_age_seconds"].append((labels, sa["established"]))
             if link["babel"] is not None:
                 reach = bin(int(link["babel"]["reach"] or "0", 16)).count("1")
                 out["gridnet_tenant_babel_neighbour_reach"].append((labels, reach))

@@ -6,8 +6,6 @@
 A link (one end of it, as one node sees it) is
   down   when its interface is missing or not up, or, with Babel, when babeld
          has no neighbour on it or counts the neighbour unreachable;
-         An IPsec link is down too when the IKE daemon has no established
-         SA with an installed child for it;
   stale  when it is WireGuard and its last handshake is older than the
          threshold (never, or THRESHOLD s ago by default: WireGuard rejects a
          session's keys 180 s after its handshake, and a link that carries
@@ -44,11 +42,6 @@ def link_state(link, babel_running, now, threshold=THRESHOLD, kept_alive=True):
             return "down", "babeld hears no hello on it (reach 0000)"
         if neighbour.get("cost") is None or neighbour["cost"] >= INFINITY:
             return "down", "babeld counts the neighbour unreachable (cost 65535, reach %s)" % neighbour.get("reach")
-    if link["connection"] == "ipsec":
-        sa = link.get("sa") or {}
-        installed = [c for c in (sa.get("children") or {}).values() if c.get("state") == "INSTALLED"]
-        if sa.get("state") != "ESTABLISHED" or not installed:
-            return "down", "no established IPsec SA (IKE %s, %d child SAs installed)" % (sa.get("state"), len(installed))
     if link["connection"] == "wireguard":
         stale = "stale" if babel_running is not None or kept_alive else "idle"
         if not link.get("last_handshake"):

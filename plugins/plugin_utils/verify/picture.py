@@ -4,7 +4,7 @@
 """The plan as a picture (SVG): nodes, network resources, link types, exits, relays; and the health view as one.
 
 Nodes sit on a circle. Each network has a colour; each link of a network is a
-line in that colour (solid: WireGuard, dashed: VXLAN, dotted: IPsec), a little apart from the
+line in that colour (solid: WireGuard, dashed: VXLAN), a little apart from the
 other networks' lines between the same two nodes. Pairs with no direct link
 are listed with their relay. A node behind NAT has a dashed outline; an exit
 has a thick one and a box towards the internet.
@@ -17,7 +17,6 @@ from xml.sax.saxutils import escape
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify.health import STATES
 
-DASHES = {"localvxlan": ' stroke-dasharray="8,5"', "ipsec": ' stroke-dasharray="2,3"'}  # WireGuard: solid
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 WIDTH, HEIGHT = 900, 780
 CENTRE_X, CENTRE_Y, RADIUS = 370, 330, 230
@@ -61,7 +60,7 @@ def mesh_svg(plan, title="gridnet.tenant mesh"):
                     (x1, y1), (x2, y2) = at[pair[0]], at[pair[1]]
                     length = math.hypot(x2 - x1, y2 - y1) or 1
                     dx, dy = -(y2 - y1) / length * offset, (x2 - x1) / length * offset
-                    dash = DASHES.get(link["connection"], "")
+                    dash = ' stroke-dasharray="8,5"' if link["connection"] == "localvxlan" else ""
                     out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"%s>'
                                '<title>%s: %s %s-%s, MTU %d</title></line>'
                                % (x1 + dx, y1 + dy, x2 + dx, y2 + dy, colour[netid], dash, escape(netid),
@@ -99,7 +98,7 @@ def mesh_svg(plan, title="gridnet.tenant mesh"):
 
     # legend and relays
     y = HEIGHT - 20 - 16 * (len(netids) + 2)
-    out.append(_text(20, y, "solid: WireGuard, dashed: VXLAN (shared L2), dotted: IPsec, thick: exit, dashed outline: behind NAT",
+    out.append(_text(20, y, "solid: WireGuard, dashed: VXLAN (shared L2), thick: exit, dashed outline: behind NAT",
                      11, "start"))
     for netid in netids:
         y += 16
