@@ -1,11 +1,5 @@
 """Planner stage render.py: each member's network resource, as the node module takes it."""
 
-import base64
-import hashlib
-
-import pytest
-
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import plan
 from inventory_factory import farm
 
@@ -52,39 +46,3 @@ def test_a_network_keepalive_reaches_every_link_and_behind_nat_is_never_rarer_th
         assert {n: k for n, k in kept.items() if not n.startswith("home")} == dict.fromkeys(
             [n for n in kept if not n.startswith("home")], reachable)
         assert kept["home0"] == hidden
-
-
-def ipsec_inventory():
-    networks, hostvars, groups, keys = farm(dc_nodes=3, home_nodes=1)
-    networks[0]["interlinks"] = "ipsec"
-    for node, node_keys in keys.items():
-        node_keys["net1@ipsec"] = base64.b64encode(hashlib.sha256(b"ipsec" + node.encode()).digest()).decode()
-    return networks, hostvars, groups, keys
-
-
-def test_ipsec_links_carry_their_addresses_the_peers_key_and_an_if_id_unique_on_the_node():
-    networks, hostvars, groups, keys = ipsec_inventory()
-    the_plan = plan(networks, hostvars, groups, keys)
-    for node, state in the_plan["nodes"].items():
-        links = state["resources"][0]["connected"]
-        ipsec = [c for c in links if c["connection"] == "ipsec"]
-        if node.startswith("home"):
-            assert ipsec == [] and all(c["connection"] == "wireguard" for c in links)
-            continue
-        assert {c["peer"] for c in ipsec} == {"dc0", "dc1", "dc2", "gw1"} - {node}
-        slots = [c.get("if_id") or c.get("listen_port") for c in links]
-        assert len(set(slots)) == len(slots)  # an if_id is a slot of the node, as a listen port is
-        for link in ipsec:
-            assert link["local"] == hostvars[node]["gridnet_tenant_underlay"]["ipv6"]
-            assert link["remote"] == hostvars[link["peer"]]["gridnet_tenant_underlay"]["ipv6"]
-            assert link["public_key"] == keys[link["peer"]]["net1@ipsec"]
-            assert link["interface"].startswith("gti") and len(link["interface"]) <= 15
-    assert the_plan["assignments"]["networks"]["net1"]["resources"]["dc0"]["ipsec_public_key"] == \
-        keys["dc0"]["net1@ipsec"]
-
-
-def test_an_ipsec_network_needs_every_members_ipsec_key():
-    networks, hostvars, groups, keys = ipsec_inventory()
-    del keys["dc1"]["net1@ipsec"]
-    with pytest.raises(PlanError, match="net1@ipsec.*dc1"):
-        plan(networks, hostvars, groups, keys)

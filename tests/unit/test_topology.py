@@ -46,17 +46,3 @@ def test_a_node_cap_lowers_every_link_of_that_node():
     a, b = underlay("a", mtu=9000, link_mtu_cap=1400), underlay("b", mtu=9000)
     assert link_mtu(a, b, "wireguard", 6) == 1400
     assert link_mtu(a, b, "localvxlan", 6) == 1400
-
-
-def test_with_ipsec_interlinks_only_pairs_reachable_over_routed_ipv6_use_ipsec():
-    a = underlay("a", ipv6="2001:db8::1", ipv4="192.0.2.1")
-    b = underlay("b", ipv6="2001:db8::2")
-    rack = [underlay(n, ipv6="2001:db8::%d" % i, segment="rack") for i, n in ((3, "r1"), (4, "r2"))]
-    hidden6 = underlay("h6", ipv6="2001:db8::5", reachable=False)
-    v4 = underlay("v4", ipv4="192.0.2.6")
-    assert direct_link(a, b, "ipsec")[:2] == ("ipsec", 6)
-    assert direct_link(a, b)[:2] == ("wireguard", 6)  # the default stays WireGuard
-    assert direct_link(*rack, "ipsec")[0] == "localvxlan"  # a shared segment keeps VXLAN
-    assert direct_link(a, hidden6, "ipsec")[0] == "wireguard"  # one end cannot be reached: WireGuard
-    assert direct_link(a, v4, "ipsec")[:2] == ("wireguard", 4)
-    assert link_mtu(a, b, "ipsec", 6) == link_mtu(a, b, "wireguard", 6) == 1420

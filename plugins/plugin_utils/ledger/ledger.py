@@ -4,7 +4,7 @@
 """The allocation ledger's content: every network object handed out, and how a run changes it.
 
     version: 1
-    networks:  {netid: {block, vni, state, resources: {node: {prefix, ipv4, public_key, [ipsec_public_key,] state}}}}
+    networks:  {netid: {block, vni, state, resources: {node: {prefix, ipv4, public_key, state}}}}
     ports:     {node: {netid: {peer: port}}}
     released:  {blocks: [...], prefixes: {netid: [...]}, ipv4: {netid: [...]}}   # in order of release
 
@@ -16,7 +16,6 @@ other free one. Storage is ledger_file.py's; the ledger action runs the cycle.
 from __future__ import annotations
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.allocation import RELAY_KEY
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.hosts import IPSEC_KEY
 
 
 def assignments(ledger):
@@ -40,8 +39,6 @@ def public_keys(ledger, hostvars=None, fact="gridnet_tenant_public_keys"):
         for node, resource in (net.get("resources") or {}).items():
             if resource.get("public_key"):
                 keys.setdefault(node, {})[netid] = resource["public_key"]
-            if resource.get("ipsec_public_key"):
-                keys.setdefault(node, {})[IPSEC_KEY % netid] = resource["ipsec_public_key"]
     for node in (hostvars or {}):
         published = (hostvars[node] or {}).get(fact) if hasattr(hostvars[node], "get") else None
         if published:

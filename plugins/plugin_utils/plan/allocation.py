@@ -147,8 +147,7 @@ def assign_ports(topologies, underlays, existing_ports):
             last = None
             for _unused, peer, link in topology.neighbours(node):  # in member order: no sort needed
                 if link is not last:  # shared by pairs of one shape: looked at once, not per entry
-                    # a slot per link that needs one: WireGuard's listen port, IPsec's XFRM interface id
-                    wireguard, last = link.connection in ("wireguard", "ipsec"), link
+                    wireguard, last = link.connection == "wireguard", link
                 if not wireguard:
                     continue
                 port = held.get(peer) if held else None

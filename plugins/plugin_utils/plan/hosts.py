@@ -116,33 +116,27 @@ def read_exit_gateway(node, hostvars):
     )
 
 
-IPSEC_KEY = "%s@ipsec"  # the name of a node's IPsec public key of network NETID in gridnet_tenant_public_keys
-
-
 def read_public_keys(nets, hostvars, public_keys):
-    """{(netid, node): key}, and {(NETID@ipsec, node): key} for networks with IPsec interlinks (every member has
-    one). A missing key is an error, never a dropped peer."""
+    """{(netid, node): key}. A missing key is an error, never a dropped peer."""
     keys = {}
     owners = {}
-    wanted = [(net.netid, net.members) for net in nets]
-    wanted += [(IPSEC_KEY % net.netid, net.members) for net in nets if net.interlinks == "ipsec"]
-    for netid, members in wanted:
-        for node in members:
+    for net in nets:
+        for node in net.members:
             node_keys = (public_keys or {}).get(node)
             if node_keys is None:
                 node_keys = host_vars(hostvars, node).get("gridnet_tenant_public_keys") or {}
-            key = node_keys.get(netid)
+            key = node_keys.get(net.netid)
             if key is None:
                 raise PlanError(
                     "network %r: no public key for node %r; run the keys step on it "
-                    "(the site playbook does) or record it in the ledger" % (netid, node)
+                    "(the site playbook does) or record it in the ledger" % (net.netid, node)
                 )
-            rules.check_public_key(key, "network %r, node %r" % (netid, node))
-            if (netid, key) in owners:
+            rules.check_public_key(key, "network %r, node %r" % (net.netid, node))
+            if (net.netid, key) in owners:
                 raise PlanError(
                     "network %r: nodes %r and %r have the same public key"
-                    % (netid, owners[(netid, key)], node)
+                    % (net.netid, owners[(net.netid, key)], node)
                 )
-            owners[(netid, key)] = node
-            keys[(netid, node)] = key
+            owners[(net.netid, key)] = node
+            keys[(net.netid, node)] = key
     return keys

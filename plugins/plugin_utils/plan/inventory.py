@@ -47,11 +47,9 @@ Inventory = namedtuple("Inventory", "networks underlays gateways keys")
 Network = namedtuple(
     "Network",
     "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat "
-    "routing topology degree backup_exits hubs keepalive interlinks",
-    defaults=("static", "full", 4, (), (), 0, "wireguard"),
+    "routing topology degree backup_exits hubs keepalive",
+    defaults=("static", "full", 4, (), (), 0),
 )
-# interlinks: ipsec links the pairs that reach each other over routed IPv6 with IPsec (topology.py)
-INTERLINKS = ("wireguard", "ipsec")
 # keepalive: seconds between WireGuard keepalives on every link (0: none but behind NAT), so that an idle link still
 # shakes hands and the health view can tell it alive (docs/health.md); at most KEEPALIVE_MAX
 KEEPALIVE_MAX = 3600
@@ -65,7 +63,7 @@ Allow = namedtuple("Allow", "what prefix node proto port")
 Forward = namedtuple("Forward", "what proto port to node host to_port")
 
 _NETWORK_KEYS = {"netid", "tag", "members", "exit", "exits", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
-                 "ipv6_nat", "routing", "topology", "degree", "hubs", "keepalive", "interlinks"}
+                 "ipv6_nat", "routing", "topology", "degree", "hubs", "keepalive"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 
 
@@ -151,7 +149,6 @@ def read_networks(networks, hostvars, groups=None):
             ipv4_dnat=_forwards(raw.get("ipv4_dnat"), what, members),
             vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, backup_exits=backup_exits, **_routing(raw, what, members),
             keepalive=integer(raw.get("keepalive", 0), what + ".keepalive", 0, KEEPALIVE_MAX),
-            interlinks=_choice(raw, "interlinks", INTERLINKS, what),
         ))
         if backup_exits and result[-1].routing != "babel":
             raise PlanError("%s: several exits need routing babel (static routes cannot fail over)" % what)

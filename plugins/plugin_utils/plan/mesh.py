@@ -21,7 +21,6 @@ from collections import Counter
 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import allocation, render
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import exits as exit_plans
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.hosts import IPSEC_KEY
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.inventory import read_inventory
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import link_local, resource_names
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.slices import Slicer, compact, materialised
@@ -49,8 +48,7 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
         prefixes, subnets = allocation.carve_resources(net, blocks[net.netid], existing_networks, released)
         rendered = render.RenderedNetwork(
             net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members}, prefixes, subnets,
-            vnis[net.netid], blocks[net.netid], {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays),
-            {m: keys[(IPSEC_KEY % net.netid, m)] for m in net.members} if net.interlinks == "ipsec" else None)
+            vnis[net.netid], blocks[net.netid], {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays))
         render.check_link_names(rendered)
         all_rendered.append(rendered)
     ports = allocation.assign_ports([rendered.topology for rendered in all_rendered], underlays, assignments.get("ports"))
@@ -72,9 +70,7 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
                 "block": rendered.block,
                 "vni": rendered.vni,
                 "resources": {
-                    n: dict({"prefix": rendered.prefixes[n], "ipv4": (rendered.subnets or {}).get(n),
-                             "public_key": rendered.keys[n]},
-                            **({"ipsec_public_key": rendered.ipsec_keys[n]} if rendered.ipsec_keys else {}))
+                    n: {"prefix": rendered.prefixes[n], "ipv4": (rendered.subnets or {}).get(n), "public_key": rendered.keys[n]}
                     for n in rendered.net.members
                 },
             }

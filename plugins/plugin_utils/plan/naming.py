@@ -16,8 +16,7 @@ import hashlib
 import ipaddress
 import re
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import (
-    IPSEC_PREFIX, WIREGUARD_PREFIX, names_for_tag)
+from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import WIREGUARD_PREFIX, names_for_tag
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.rules import IFNAME_MAX, check_ifname
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 
@@ -74,11 +73,6 @@ def resource_names(tag):
 def wireguard_ifname(peer_public_key):
     """Name of the point-to-point WireGuard link towards the holder of this key."""
     return WIREGUARD_PREFIX + short_hash("wg", peer_public_key, length=10)
-
-
-def ipsec_ifname(netid, peer):
-    """Name of the IPsec (XFRM) link towards peer in network netid: it changes with neither end's key."""
-    return IPSEC_PREFIX + short_hash("ipsec", netid, peer, length=10)
 
 
 def router_id_prefix(netid, node):

@@ -16,7 +16,6 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.allocation imp
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import host_at
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import (
-    ipsec_ifname,
     resource_macs,
     router_id_prefix,
     wireguard_ifname,
@@ -33,10 +32,10 @@ ANY_SOURCE = (DEFAULT_V6, DEFAULT_V4)
 class RenderedNetwork(object):
     """One network ready to render: its record, names, link-locals, addressing, public keys and topology."""
 
-    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block, keys, topology, ipsec_keys=None):
+    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block, keys, topology):
         self.net, self.names, self.link_local = net, names, link_locals
         self.prefixes, self.subnets, self.vni, self.block = prefixes, subnets, vni, block
-        self.keys, self.topology, self.ipsec_keys = keys, topology, ipsec_keys
+        self.keys, self.topology = keys, topology
         # per member: (its routed prefixes, its allowed IPs), as tuples of strings
         self.addressing = {}
         for peer in net.members:
@@ -130,12 +129,17 @@ def resource(rendered, node, views, hosts, ports, relaying):
                 entry["relay"] = relay
             elif b_dials_a if j < position else a_dials_b:  # node is the pair's b when the peer comes first
                 entry["endpoint"] = hosts[peer][family] + str(peer_ports[j])
-        elif connection == "ipsec":  # its interface id is the link's slot, as a listen port is WireGuard's
-            entry = _entry(connection, views[peer], ipsec_ifname(net.netid, peer), mtu, if_id=own_ports[j],
-                           local=underlay.ipv6, remote=underlays[peer].ipv6, public_key=rendered.ipsec_keys[peer])
         else:
-            entry = _entry(connection, views[peer], names["vxlan"], mtu,
-                           remote=underlay_address(underlays[peer], family))
+            view = views[peer]
+            entry = {
+                "connection": connection,
+                "peer": peer,
+                "prefixes": view["prefixes"],
+                "peer_link_local": view["peer_link_local"],
+                "interface": names["vxlan"],
+                "mtu": mtu,
+                "remote": underlay_address(underlays[peer], family),
+            }
             vxlan_peers.append(entry)
             vxlan_family = family
         if relays or peer == exit_node:
@@ -183,13 +187,6 @@ def resource(rendered, node, views, hosts, ports, relaying):
         "relay": relaying[1],
         "babel": _babel(rendered, node, connected, mine, exit_rank) if babel else None,
     }
-
-
-def _entry(connection, view, interface, mtu, **more):
-    """A link entry of a kind other than WireGuard's (whose entries copy the peer's view): what every link has,
-    then `more`."""
-    return dict({"connection": connection, "peer": view["peer"], "prefixes": view["prefixes"],
-                 "peer_link_local": view["peer_link_local"], "interface": interface, "mtu": mtu}, **more)
 
 
 def keepalive(asked, reachable):

@@ -61,8 +61,6 @@ def compact(networks, underlays, ports, exits, upstream_routes):
             "routing": net.routing, "topology": net.topology, "degree": net.degree,
             "backup_exits": [list(e) for e in net.backup_exits], "hubs": list(net.hubs),
             **({"keepalive": net.keepalive} if net.keepalive else {}),  # absent: 0 (plans of before stay the same)
-            **({"interlinks": net.interlinks, "ipsec_keys": rendered.ipsec_keys} if net.interlinks != "wireguard"
-               else {}),
             "prefixes": rendered.prefixes, "subnets": rendered.subnets, "link_local": rendered.link_local, "public_keys": rendered.keys,
             "ports": pack_ports(net, ports),
             "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
@@ -148,8 +146,7 @@ class Slicer(object):
             underlays = {m: self.underlay(m) for m in net.members}
             rendered = render.RenderedNetwork(
                 net, resource_names(net.tag), record["link_local"], record["prefixes"], record["subnets"],
-                record["vni"], record["block"], record["public_keys"], Topology(net, underlays),
-                record.get("ipsec_keys"))
+                record["vni"], record["block"], record["public_keys"], Topology(net, underlays))
             self._networks[netid] = (rendered, render.peer_views(rendered), render.endpoint_hosts(rendered),
                                      render.relay_duties(rendered, record["relays"]))
         return self._networks[netid]

@@ -4,8 +4,7 @@
 """Topology: which members of a network link directly, how, and who relays the rest.
 
 Two members link directly when one can dial the other (``localvxlan`` when
-both sit on the same L2 segment, ``ipsec`` in a network with IPsec interlinks
-when both are reachable over IPv6, else ``wireguard``). A pair that cannot (both
+both sit on the same L2 segment, else ``wireguard``). A pair that cannot (both
 behind NAT) still gets a WireGuard link of its own when a relay both reach
 speaks an IP version both have: each end dials a UDP port of the relay, which
 forwards the datagrams to the other end in the kernel (module_utils/relay.py),
@@ -27,9 +26,6 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.hosts import M
 # Encapsulation overhead in bytes, by outer IP version (brief: WireGuard 80/60,
 # VXLAN 70/50: outer IP + UDP + WireGuard or VXLAN header + inner Ethernet).
 WIREGUARD_OVERHEAD = {6: 80, 4: 60}
-# ESP in tunnel mode over IPv6 with AES-GCM: IPv6 40 + ESP 8 + IV 8 + ICV 16 + trailer 2 + padding to 4 bytes;
-# 80 keeps an IPsec link's MTU that of a WireGuard link, so a network mixing both keeps one MTU
-IPSEC_OVERHEAD = {6: 80}
 VXLAN_OVERHEAD = {6: 70, 4: 50}
 
 # How a pair (a, b), a before b in member order, links: a_dials_b says a knows b's endpoint;
@@ -41,19 +37,16 @@ def underlay_address(underlay, family):
     return underlay.ipv6 if family == 6 else underlay.ipv4
 
 
-def direct_link(a, b, interlinks="wireguard"):
+def direct_link(a, b):
     """How two nodes' network resources connect directly: a Link without its MTU, or None.
 
     A node dials a peer when the peer is reachable on a family both have; a
-    node behind NAT is never dialled. With IPsec interlinks, a pair that
-    reaches each other over routed IPv6 (both reachable) uses IPsec.
+    node behind NAT is never dialled.
     """
     if a.segment is not None and a.segment == b.segment:
         for family in (6, 4):
             if underlay_address(a, family) and underlay_address(b, family):
                 return Link("localvxlan", family, True, True, None)
-    if interlinks == "ipsec" and a.ipv6 and b.ipv6 and a.reachable and b.reachable:
-        return Link("ipsec", 6, True, True, None)
     for family in (6, 4):
         if underlay_address(a, family) and underlay_address(b, family):
             if b.reachable or a.reachable:
@@ -62,7 +55,7 @@ def direct_link(a, b, interlinks="wireguard"):
 
 
 def link_mtu(a, b, connection, family):
-    overhead = {"wireguard": WIREGUARD_OVERHEAD, "ipsec": IPSEC_OVERHEAD}.get(connection, VXLAN_OVERHEAD)[family]
+    overhead = (WIREGUARD_OVERHEAD if connection == "wireguard" else VXLAN_OVERHEAD)[family]
     mtu = min(a.mtu, b.mtu) - overhead
     for cap in (a.link_mtu, b.link_mtu):
         if cap is not None:
@@ -135,7 +128,7 @@ class Topology(object):
                 if pair is None:
                     continue
                 ua, ub = self.underlays[pair[0]], self.underlays[pair[1]]
-                link = direct_link(ua, ub, self.net.interlinks)
+                link = direct_link(ua, ub)
                 if link is not None:
                     links[x][y] = link._replace(mtu=link_mtu(ua, ub, link.connection, link.family))
         return links
