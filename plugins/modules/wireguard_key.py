@@ -25,17 +25,8 @@ options:
     description: Several tenant networks at once, instead of O(netid). Every name is checked before any key is made.
     type: list
     elements: str
-  ipsec_netids:
-    description:
-      - Networks of O(netid) or O(netids) whose IPsec links need this node's IPsec key too - an Ed25519 key pair
-        made on the node where strongSwan loads private keys (C(/etc/swanctl/private/gridnet-NETID.pem), 0600),
-        by the python package C(cryptography) or strongSwan's C(pki). Only its public key is returned
-        (RV(ipsec_public_keys)).
-    type: list
-    elements: str
-    default: []
   state:
-    description: C(absent) deletes the key file (and the IPsec keys of O(ipsec_netids)).
+    description: C(absent) deletes the key file.
     type: str
     choices: [present, absent]
     default: present
@@ -63,11 +54,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-ipsec_public_keys:
-  description: With O(ipsec_netids), the node's IPsec public key (base64 of the raw Ed25519 key) of each.
-  returned: when O(ipsec_netids) is given and O(state=present)
-  type: dict
-  sample: {"acme": "NrM5JVObGrV8rzcWu5NlE1PaN6gSTjZfSIyIsq5vH6A="}
 public_key:
   description:
     - The node's public key for the network.
@@ -102,12 +88,11 @@ paths:
   sample: {"acme": "/var/lib/gridnet-tenant/keys/acme.key"}
 """
 
-import base64
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node import ipsec, keys
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import keys
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.options import KEY_DIR_OPTION
 
 
@@ -139,34 +124,11 @@ def ensure(path, state, check_mode):
     return True, keys.public_key(private), False
 
 
-def ensure_ipsec(netid, state, check_mode):
-    """One network's IPsec key brought to state. Returns (changed, public key or None)."""
-    path = ipsec.key_path(netid)
-    exists = os.path.exists(path)
-    if state == "absent":
-        if exists and not check_mode:
-            os.unlink(path)
-        return exists, None
-    if exists:
-        try:
-            return False, ipsec.public_of(path)
-        except (OSError, ValueError, ipsec.IpsecError) as exc:
-            raise KeyProblem("%s holds no usable Ed25519 private key (%s); move it away to make a new one"
-                             % (path, exc))
-    if check_mode:  # a placeholder stands for the key a real run would make
-        return True, base64.b64encode(os.urandom(32)).decode()
-    try:
-        return True, ipsec.generate(path)
-    except ipsec.IpsecError as exc:
-        raise KeyProblem(str(exc))
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             netid=dict(type="str"),
             netids=dict(type="list", elements="str"),
-            ipsec_netids=dict(type="list", elements="str", default=[]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             **KEY_DIR_OPTION
         ),
@@ -176,9 +138,6 @@ def main():
     )
     params = module.params
     netids = params["netids"] if params["netids"] is not None else [params["netid"]]
-    strangers = [n for n in params["ipsec_netids"] if n not in netids]
-    if strangers:
-        module.fail_json(msg="ipsec_netids %s are not among the networks given" % ", ".join(strangers))
     try:
         paths = [keys.key_path(params["key_dir"], netid) for netid in netids]
     except ValueError as exc:
@@ -193,26 +152,13 @@ def main():
             results.append(ensure(path, params["state"], module.check_mode))
         except KeyProblem as exc:
             module.fail_json(msg=str(exc), path=path, changed=any(r[0] for r in results))
-    ipsec_results = {}
-    for netid in params["ipsec_netids"]:
-        try:
-            ipsec_results[netid] = ensure_ipsec(netid, params["state"], module.check_mode)
-        except KeyProblem as exc:
-            module.fail_json(msg=str(exc), changed=any(r[0] for r in results))
     present = params["state"] == "present"
-    if present and ipsec_results:
-        extra_ipsec = dict(ipsec_public_keys={n: r[1] for n, r in ipsec_results.items()})
-    else:
-        extra_ipsec = {}
-    if any(r[0] for r in ipsec_results.values()):  # an IPsec key made or removed is a change of its network
-        results = [(True,) + r[1:] if n in ipsec_results and ipsec_results[n][0] else r
-                   for n, r in zip(netids, results)]
     diff = [{"before": {"key": "present" if (r[0] != present) else "absent"},
              "after": {"key": "present" if present else "absent"}} for r in results]
     if params["netids"] is None:
         changed, public, placeholder = results[0]
         extra = dict(public_key=public, placeholder=placeholder) if present else {}
-        module.exit_json(changed=changed, path=paths[0], diff=diff[0] if changed else {}, **dict(extra, **extra_ipsec))
+        module.exit_json(changed=changed, path=paths[0], diff=diff[0] if changed else {}, **extra)
     extra = {}
     if present:
         extra = dict(public_keys={n: r[1] for n, r in zip(netids, results)},
@@ -220,8 +166,7 @@ def main():
     changed_netids = [n for n, r in zip(netids, results) if r[0]]
     module.exit_json(changed=bool(changed_netids), paths=dict(zip(netids, paths)),
                      diff={"before": {"keys": {n: d["before"]["key"] for n, d in zip(netids, diff)}},
-                           "after": {"keys": {n: d["after"]["key"] for n, d in zip(netids, diff)}}},
-                     **dict(extra, **extra_ipsec))
+                           "after": {"keys": {n: d["after"]["key"] for n, d in zip(netids, diff)}}}, **extra)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ PREFIXES = {
     "workload": "gtv-",    # the verify playbook's workload namespace (and its veth on the bridge)
 }
 WIREGUARD_PREFIX = "gtw"
-IPSEC_PREFIX = "gti"  # an IPsec link's XFRM interface
 
 
 def names_for_tag(tag):

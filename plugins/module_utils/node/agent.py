@@ -77,8 +77,7 @@ def expected_links(entry):
     plan = entry["plan"]
     if entry["kind"] == "exit":
         return {plan["uplink"]["name"]}
-    names = {plan["veth_ns"]} | {c["interface"] for c in plan.get("connected", [])
-                                 if c["connection"] in ("wireguard", "ipsec")}
+    names = {plan["veth_ns"]} | {c["interface"] for c in plan.get("connected", []) if c["connection"] == "wireguard"}
     if plan.get("vxlan"):
         names.add(plan["vxlan"]["name"])
     return names

@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.gridnet.tenant.plugins.module_utils.node import (
-    babel, ipsec, keys, netns, records, relay, workload)
+from ansible_collections.gridnet.tenant.plugins.module_utils.node import babel, keys, netns, records, relay, workload
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import Change, apply_changes
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import PREFIXES, names_for_tag, tag_of_namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.netlink import APPLY_ERRORS
@@ -41,16 +40,10 @@ def _tags_on_node(node, relay_tables):
 
 
 def key_changes(key_dir, networks):
-    """Remove the private key of every network not in `networks` (None: keep every key), IPsec's too."""
-    if networks is None:
+    """Remove the private key of every network not in `networks` (None: keep every key)."""
+    if networks is None or not os.path.isdir(key_dir):
         return []
     changes = []
-    for netid, path in ipsec.keys_present():
-        if netid not in networks:
-            changes.append(Change("remove the IPsec private key of network %s (%s)" % (netid, path),
-                                  lambda path=path: os.unlink(path)))
-    if not os.path.isdir(key_dir):
-        return changes
     for name in sorted(os.listdir(key_dir)):
         netid, extension = os.path.splitext(name)
         if extension == keys.KEY_SUFFIX and netid not in networks:

@@ -18,14 +18,12 @@ from __future__ import annotations
 import contextlib
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.node import (
-    babel, convergence, ipsec, netns, records, relay, routes)
-from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors import InputError
+    babel, convergence, netns, records, relay, routes)
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.convergence import Change, public
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.keys import public_key as derive_public_key
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.netlink import APPLY_ERRORS, kind
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.parts import Namespace
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.parts.attachment import Attachment
-from ansible_collections.gridnet.tenant.plugins.module_utils.node.parts.ipsec_link import IpsecLinks
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.parts.routing import Babel, Relay, Routes
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.parts.vxlan_link import VxlanLink
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.parts.wireguard_link import WireGuardLinks, remove
@@ -36,9 +34,9 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.node.pyroute import
 
 # the parts of a resource, in the order their changes run: the namespace first, links before the routes through
 # them, babeld last (docs/architecture.md: adding a part)
-PARTS = (Attachment, WireGuardLinks, VxlanLink, IpsecLinks, Relay, Routes, Babel)
+PARTS = (Attachment, WireGuardLinks, VxlanLink, Relay, Routes, Babel)
 # what a resource's names alone let be read (network_resource_info): the relay's tables are the node's
-READ_BY_NAMES = (Attachment, WireGuardLinks, VxlanLink, IpsecLinks, Routes, Babel)
+READ_BY_NAMES = (Attachment, WireGuardLinks, VxlanLink, Routes, Babel)
 
 
 def validate(resource, state):
@@ -65,7 +63,7 @@ class Resource(netns.InNamespace, convergence.Target):
         self.private_key, self.check_mode = private_key, check_mode
         self.backend_choice, self.wireguard_binary = backend_choice, wireguard_binary
         self.public_key = derive_public_key(private_key) if private_key else None
-        self.namespace, self._backend, self._ipsec_public = resource["namespace"], None, None
+        self.namespace, self._backend = resource["namespace"], None
         self.new_links = 0  # WireGuard links the changes make: a node converging several resources sums them
         self.parts = [part(self) for part in (PARTS if parts is None else parts)]
 
@@ -74,20 +72,6 @@ class Resource(netns.InNamespace, convergence.Target):
         if self._backend is None:
             self._backend = select_backend(self.node, self.backend_choice, self.wireguard_binary)
         return self._backend
-
-    def ipsec_public_key(self):
-        """This node's IPsec public key for the resource's network (its private key is the daemon's, made on
-        the node by gridnet.tenant.wireguard_key with ipsec); in check mode a missing one is predicted."""
-        if self._ipsec_public is None:
-            path = ipsec.key_path(self.resource["netid"])
-            try:
-                self._ipsec_public = ipsec.public_of(path)
-            except (OSError, ipsec.IpsecError) as exc:
-                if not self.check_mode:
-                    raise InputError("no usable IPsec key for network %r at %s (%s); run gridnet.tenant.wireguard_key"
-                                     " with ipsec first" % (self.resource["netid"], path, exc))
-                self._ipsec_public = "A" * 43 + "="
-        return self._ipsec_public
 
     def desired(self):
         if self.state == "absent":
@@ -140,8 +124,8 @@ def removal(resource, actual, node, wireguard_binary="wireguard-go"):
     module's state=absent, and pruning). actual: its "babel", "namespace" and "relay" as read; resource needs
     only its names (names.names_for_tag) and tag."""
     # babeld first: it withdraws its routes while its links still exist
-    return babel.removal(resource, actual["babel"]) + ipsec.removal(resource["namespace"]) \
-        + removal_changes(resource, actual, node, wireguard_binary) + relay.removal(resource, actual["relay"])
+    return babel.removal(resource, actual["babel"]) + removal_changes(resource, actual, node, wireguard_binary) \
+        + relay.removal(resource, actual["relay"])
 
 
 def removal_changes(resource, actual, node, wireguard_binary="wireguard-go"):
@@ -156,7 +140,7 @@ def removal_changes(resource, actual, node, wireguard_binary="wireguard-go"):
                     link_kind = kind(link)
                     if link_kind in ("tun", "wireguard"):
                         remove(ns, link.get_attr("IFLA_IFNAME"), backend_for_kind(link_kind, wireguard_binary))
-                    elif link_kind in ("vxlan", "veth", "xfrm"):
+                    elif link_kind in ("vxlan", "veth"):
                         ns.link("del", index=link["index"])
             netns.remove(name)
         changes.append(Change("remove namespace %s and its links" % name, drop_namespace))

@@ -11,7 +11,6 @@ diff is a comparison and --diff shows exactly what would change:
      "wireguard": {ifname: {"mtu", "up", "addresses", "listen_port", "public_key",
                             "peer": {"public_key", "endpoint", "allowed_ips", "persistent_keepalive"}}},
      "vxlan": {"name", "vni", "local", "port", "mtu", "up", "addresses", "group", "remotes", "mac"} | None,
-     "ipsec": {ifname: {"mtu", "up", "addresses", "if_id"}}, "ipsec_files": {path: content} (ipsec.py),
      "routes": {dst: {"via", "dev"}},
      "relay": {...} (relay.py), "babel": {"config": text, "running": bool} | None (babel.py)}
 
@@ -25,7 +24,7 @@ from __future__ import annotations
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors import InputError
 
 ABSENT = {"namespace": False, "sysctls": {}, "bridge": None, "veth": None,
-          "wireguard": {}, "vxlan": None, "ipsec": {}, "ipsec_files": {}, "routes": {}, "relay": {}, "babel": None}
+          "wireguard": {}, "vxlan": None, "routes": {}, "relay": {}, "babel": None}
 REQUIRED = ("netid", "namespace", "bridge", "veth_host", "veth_ns", "prefix", "gateway6", "link_local", "mtu",
             "connected")
 
