@@ -38,7 +38,6 @@ from ansible_collections.gridnet.tenant.plugins.module_utils.common.errors impor
 RUN_LOCK = "/run/gridnet-tenant/agent.lock"
 DEFAULT_INTERVAL = 1.0
 MAX_BACKOFF = 30.0
-NO_METRICS = "none"  # --metrics-dir none: no metrics file
 FIREWALL_EVERY = 10  # looks between full checks of the host firewall (iptables-legacy changes give no signal)
 
 
@@ -158,7 +157,7 @@ def firewall_look(last_signal, done, state_dir=records.STATE_DIR):
 
 def run_arguments(interval=DEFAULT_INTERVAL, metrics_dir=options.METRICS_DIR, metrics_interval=options.METRICS_INTERVAL):
     """The launcher's arguments for `run` with these settings (what the unit or a detached start runs)."""
-    return ["run", "--interval", str(interval), "--metrics-dir", metrics_dir or NO_METRICS,
+    return ["run", "--interval", str(interval), "--metrics-dir", metrics_dir or options.NO_METRICS,
             "--metrics-interval", str(metrics_interval)]
 
 
@@ -259,7 +258,7 @@ def main(argv):
     interval = float(arguments.get("--interval", DEFAULT_INTERVAL))
     state_dir = arguments.get("--state-dir", records.STATE_DIR)
     metrics_dir = arguments.get("--metrics-dir", options.METRICS_DIR)
-    metrics_dir = None if metrics_dir == NO_METRICS else metrics_dir
+    metrics_dir = None if metrics_dir == options.NO_METRICS else metrics_dir
     metrics_interval = float(arguments.get("--metrics-interval", options.METRICS_INTERVAL))
     if argv[0] == "status":
         entries, broken = records.recorded(state_dir)

@@ -151,8 +151,7 @@ APPLY_ERRORS = (OSError, subprocess.CalledProcessError)  # what applying these c
 def node_changes(state, params):
     """What the node needs for the agent, in order: the inotify limit first when one is asked for (and the agent
     is wanted), then the agent itself (changes()). params: the agent options (options.AGENT_OPTIONS)."""
-    arguments = agent.run_arguments(params["interval"], params.get("metrics_dir"),
-                                    params.get("metrics_interval") or options.METRICS_INTERVAL)
+    arguments = agent.run_arguments(params["interval"], params["metrics_dir"], params["metrics_interval"])
     out = changes(state, params["agent_dir"], arguments=arguments, supervisor=params["supervisor"])
     if params.get("inotify_max_user_instances") and state == "present":
         out = inotify_changes(params["inotify_max_user_instances"]) + out

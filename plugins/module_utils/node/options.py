@@ -12,6 +12,7 @@ KEY_DIR = "/var/lib/gridnet-tenant/keys"
 AGENT_DIR = "/var/lib/gridnet-tenant/agent"
 METRICS_DIR = "/var/lib/prometheus/node-exporter"  # Debian's prometheus-node-exporter reads *.prom here
 METRICS_INTERVAL = 15.0  # node_exporter's usual scrape interval
+NO_METRICS = "none"  # metrics_dir (and the agent's --metrics-dir) that means no metrics file
 SUPERVISORS = ["auto", "systemd", "detached", "none"]
 
 KEY_DIR_OPTION = dict(key_dir=dict(type="path", default=KEY_DIR))
@@ -34,6 +35,6 @@ def agent_problem(params, prefix=""):
     for option in ("interval", "metrics_interval"):
         if params[option] <= 0:
             return "%s%s must be a positive number of seconds, not %s" % (prefix, option, params[option])
-    if params["metrics_dir"] != "none" and not str(params["metrics_dir"]).startswith("/"):
+    if params["metrics_dir"] != NO_METRICS and not str(params["metrics_dir"]).startswith("/"):
         return "%smetrics_dir must be an absolute path or none, not %r" % (prefix, params["metrics_dir"])
     return None
