@@ -34,19 +34,33 @@ def _text(x, y, text, size=13, anchor="middle", weight="normal", colour="#222"):
             'font-weight="%s" fill="%s">%s</text>' % (x, y, size, anchor, weight, colour, escape(text)))
 
 
+def _start(title):
+    """The opening of a picture: the SVG element, a white page, the title."""
+    return ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'
+            % (WIDTH, HEIGHT, WIDTH, HEIGHT),
+            '<rect width="100%" height="100%" fill="white"/>', _text(20, 30, title, 18, "start", "bold")]
+
+
+def _ends(at, a, b, index, count):
+    """(x1, y1, x2, y2) of the line between nodes a and b for the index-th of count networks: moved sideways,
+    so the networks' lines between the same two nodes lie apart."""
+    offset = (index - (count - 1) / 2.0) * 6
+    (x1, y1), (x2, y2) = at[a], at[b]
+    length = math.hypot(x2 - x1, y2 - y1) or 1
+    dx, dy = -(y2 - y1) / length * offset, (x2 - x1) / length * offset
+    return x1 + dx, y1 + dy, x2 + dx, y2 + dy
+
+
 def mesh_svg(plan, title="gridnet.tenant mesh"):
     nodes = sorted(plan["nodes"])
     at = _positions(nodes)
     netids = sorted({r["netid"] for state in plan["nodes"].values() for r in state["resources"]})
     colour = {netid: COLOURS[i % len(COLOURS)] for i, netid in enumerate(netids)}
     exits = {e["netid"]: e for e in plan.get("exits", [])}
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'
-           % (WIDTH, HEIGHT, WIDTH, HEIGHT),
-           '<rect width="100%" height="100%" fill="white"/>', _text(20, 30, title, 18, "start", "bold")]
+    out = _start(title)
 
     # links: one line per linked pair and network, offset per network
     for n_index, netid in enumerate(netids):
-        offset = (n_index - (len(netids) - 1) / 2.0) * 6
         drawn = set()
         for node in nodes:
             for resource in plan["nodes"][node]["resources"]:
@@ -57,14 +71,11 @@ def mesh_svg(plan, title="gridnet.tenant mesh"):
                     if pair in drawn:
                         continue
                     drawn.add(pair)
-                    (x1, y1), (x2, y2) = at[pair[0]], at[pair[1]]
-                    length = math.hypot(x2 - x1, y2 - y1) or 1
-                    dx, dy = -(y2 - y1) / length * offset, (x2 - x1) / length * offset
                     dash = ' stroke-dasharray="8,5"' if link["connection"] == "localvxlan" else ""
                     out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"%s>'
                                '<title>%s: %s %s-%s, MTU %d</title></line>'
-                               % (x1 + dx, y1 + dy, x2 + dx, y2 + dy, colour[netid], dash, escape(netid),
-                                  link["connection"], pair[0], pair[1], link["mtu"]))
+                               % (_ends(at, pair[0], pair[1], n_index, len(netids)) + (colour[netid], dash, escape(netid),
+                                  link["connection"], pair[0], pair[1], link["mtu"])))
 
     # nodes: a circle with the node's name and its resources' prefixes
     for node in nodes:
@@ -156,18 +167,13 @@ def health_svg(judged, title="gridnet.tenant health"):
         have = worst.get(key, ("up", []))
         state = max(have[0], row["state"], key=STATES.index)
         worst[key] = (state, have[1] + ["%s: %s" % (row["node"], row["why"] or row["state"])])
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'
-           % (WIDTH, HEIGHT, WIDTH, HEIGHT),
-           '<rect width="100%" height="100%" fill="white"/>', _text(20, 30, title, 18, "start", "bold")]
+    out = _start(title)
     for (network, a, b), (state, why) in sorted(worst.items()):
-        offset = (networks.index(network) - (len(networks) - 1) / 2.0) * 6
-        (x1, y1), (x2, y2) = at[a], at[b]
-        length = math.hypot(x2 - x1, y2 - y1) or 1
-        dx, dy = -(y2 - y1) / length * offset, (x2 - x1) / length * offset
         out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%d">'
                    '<title>%s %s-%s: %s (%s)</title></line>'
-                   % (x1 + dx, y1 + dy, x2 + dx, y2 + dy, STATE_COLOURS[state], 2 if state in ("up", "idle") else 4,
-                      escape(network), a, b, state, escape("; ".join(why))))
+                   % (_ends(at, a, b, networks.index(network), len(networks))
+                      + (STATE_COLOURS[state], 2 if state in ("up", "idle") else 4,
+                         escape(network), a, b, state, escape("; ".join(why)))))
     exit_nodes = {e["node"] for e in judged["exits"]}
     for node in nodes:
         x, y = at[node]
