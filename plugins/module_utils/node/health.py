@@ -123,20 +123,18 @@ def read_node(state_dir=records.STATE_DIR, namespace=None):
     resource whose namespace is gone is reported with every link absent. Each is read with the options it
     was converged with (its wireguard-go, its nft)."""
     entries, _broken = records.recorded(state_dir)
-    out, exits = [], {}
-    for entry in entries:
+    out, present = [], {}  # present: namespace -> the figures of a resource whose namespace exists
+    for entry in entries:  # resources first (records.recorded's order), then exits
         if namespace is not None and entry["namespace"] != namespace:
             continue
         if entry["kind"] == "exit":
-            exits[entry["namespace"]] = (entry["plan"], entry["options"].get("nft", "nft"))
-            continue
-        if not netns.exists(entry["namespace"]):
+            if entry["namespace"] in present:
+                present[entry["namespace"]]["exit"] = exit_counters(entry["plan"], entry["options"].get("nft", "nft"))
+        elif not netns.exists(entry["namespace"]):
             out.append(_absent(entry["plan"]))
-            continue
-        out.append(read_resource(entry["plan"], entry["options"].get("wireguard_go", "wireguard-go")))
-    for resource in out:
-        if resource["namespace"] in exits and netns.exists(resource["namespace"]):
-            resource["exit"] = exit_counters(*exits[resource["namespace"]])
+        else:
+            out.append(read_resource(entry["plan"], entry["options"].get("wireguard_go", "wireguard-go")))
+            present[entry["namespace"]] = out[-1]
     return out
 
 
