@@ -99,6 +99,7 @@ bench: setup
 	$(BIN)/python benchmarks/plan_scaling_benchmark.py
 	$(BIN)/python benchmarks/converge_benchmark.py
 	$(BIN)/python benchmarks/dataplane_benchmark.py
+	$(BIN)/python benchmarks/health_benchmark.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
