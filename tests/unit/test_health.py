@@ -128,3 +128,14 @@ def test_without_babel_or_a_keepalive_at_either_end_an_old_handshake_is_idle_not
     # a keepalive at one end (a node behind NAT keeps one) makes both ends' old handshakes evidence
     judged = health.judge({"a": [resource({"b": quiet})], "b": [resource({"a": dict(quiet, keepalive=25)})]})
     assert [r["state"] for r in judged["links"]] == ["stale", "stale"] and not judged["ok"]
+
+
+def test_an_access_peer_that_never_dialled_is_idle_not_a_problem_even_with_babel_but_a_missing_link_is():
+    running = {"running": True, "routes_installed": 3}
+    fresh = {"b": wireguard(babel={"reach": "ffff", "cost": 96}), "@alice": wireguard(None, keepalive=0)}
+    judged = health.judge({"a": [resource(fresh, babel=running)]})
+    assert judged["ok"], judged["problems"]
+    assert {r["peer"]: r["state"] for r in judged["links"]} == {"b": "up", "@alice": "idle"}
+    gone = {"b": wireguard(babel={"reach": "ffff", "cost": 96}), "@alice": wireguard(present=False)}
+    judged = health.judge({"a": [resource(gone, babel=running)]})
+    assert not judged["ok"] and "a -> @alice (gtwabc) is down" in judged["problems"][0]

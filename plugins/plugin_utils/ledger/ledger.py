@@ -4,7 +4,8 @@
 """The allocation ledger's content: every network object handed out, and how a run changes it.
 
     version: 1
-    networks:  {netid: {block, vni, state, resources: {node: {prefix, ipv4, public_key, state}}}}
+    networks:  {netid: {block, vni, state, resources: {node: {prefix, ipv4, public_key, state}},
+                        access: {name: {host, node, public_key}}}}   # access: only with access peers
     ports:     {node: {netid: {peer: port}}}
     released:  {blocks: [...], prefixes: {netid: [...]}, ipv4: {netid: [...]}}   # in order of release
 
@@ -15,6 +16,7 @@ other free one. Storage is ledger_file.py's; the ledger action runs the cycle.
 
 from __future__ import annotations
 
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.access import PORT_KEY as ACCESS_PORT_KEY
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.allocation import RELAY_KEY
 
 
@@ -24,7 +26,8 @@ def assignments(ledger):
         "networks": {
             netid: {"block": net.get("block"), "vni": net.get("vni"),
                     "resources": {node: {k: r.get(k) for k in ("prefix", "ipv4", "public_key")}
-                                  for node, r in (net.get("resources") or {}).items()}}
+                                  for node, r in (net.get("resources") or {}).items()},
+                    "access": net.get("access") or {}}
             for netid, net in ledger["networks"].items()
         },
         "ports": ledger["ports"],
@@ -57,6 +60,10 @@ def record(ledger, given):
     for netid, net in given["networks"].items():
         entry = new["networks"].setdefault(netid, {"resources": {}})
         entry.update(block=net["block"], vni=net["vni"], state="active")
+        if net.get("access"):  # an access peer's host number lives as long as its entry in the inventory
+            entry["access"] = net["access"]
+        else:
+            entry.pop("access", None)
         for node, resource in entry["resources"].items():
             if node not in net["resources"]:
                 resource["state"] = "removing"
@@ -69,7 +76,10 @@ def record(ledger, given):
     for node, networks in given["ports"].items():
         for netid, peers in networks.items():
             if peers:  # a node without WireGuard links holds no port: settle() would drop the empty entry again
-                new["ports"].setdefault(node, {}).setdefault(netid, {}).update(peers)
+                held = new["ports"].setdefault(node, {}).setdefault(netid, {})
+                for gone in [k for k in held if k.startswith(ACCESS_PORT_KEY) and k not in peers]:
+                    del held[gone]  # an access peer's link goes in this run's converge: its port with it
+                held.update(peers)
     return new
 
 

@@ -152,6 +152,7 @@ def _shape_problems(ledger):
         for netid, net in ledger["networks"].items():
             if isinstance(net, dict):
                 yield from mapping_of_mappings(net.get("resources", {}), "networks.%s.resources" % netid)
+                yield from mapping_of_mappings(net.get("access", {}), "networks.%s.access" % netid)
     yield from mapping_of_mappings(ledger["ports"], "ports")
     released = ledger["released"]
     if not isinstance(released, dict) or not isinstance(released.get("blocks", []), list):

@@ -12,6 +12,7 @@ reuses released values only once nothing else is free (carving.py).
 from __future__ import annotations
 
 
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.access import ACCESS_MEMBER, port_key
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import carve, pick_number
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError, netaddr
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import VNI_MAX, digest_int
@@ -59,17 +60,19 @@ def _inside(prefix, pool):
 
 
 def carve_resources(net, block, existing_networks, released):
-    """({member: /64}, {member: /24} or None) of one network, held ones kept."""
+    """({member: /64}, {member: /24} or None) of one network, held ones kept; with access peers, the network's
+    access /64 and /24 too, under access.ACCESS_MEMBER."""
     held = (existing_networks.get(net.netid) or {}).get("resources") or {}
+    names = net.members + ((ACCESS_MEMBER,) if net.access else ())
     prefixes = carve(
-        block, 64, net.members,
+        block, 64, names,
         {n: r["prefix"] for n, r in held.items() if r.get("prefix")},
         (released.get("prefixes") or {}).get(net.netid) or (),
         what="network %r: block" % net.netid, salt="resource")
     if net.ipv4_range is None:
         return prefixes, None
     subnets = carve(
-        net.ipv4_range, 24, net.members,
+        net.ipv4_range, 24, names,
         {n: r["ipv4"] for n, r in held.items() if r.get("ipv4")},
         (released.get("ipv4") or {}).get(net.netid) or (),
         what="network %r: ipv4_range" % net.netid, salt="ipv4")
@@ -145,17 +148,22 @@ def assign_ports(topologies, underlays, existing_ports):
             mine = ports[node][netid] = {}
             own_hash = node_hash[node]
             last = None
+            wanted = []  # (peer, preferred slot): this node's WireGuard link ends, then its access peers' links
             for _unused, peer, link in topology.neighbours(node):  # in member order: no sort needed
                 if link is not last:  # shared by pairs of one shape: looked at once, not per entry
                     wireguard, last = link.connection == "wireguard", link
-                if not wireguard:
-                    continue
+                if wireguard:
+                    wanted.append((peer, key_hash[peer]))
+            for entry in topology.net.access:
+                if entry.node == node:
+                    wanted.append((port_key(entry.name), digest_int("port", netid + "/" + port_key(entry.name))))
+            for peer, preferred in wanted:
                 port = held.get(peer) if held else None
                 if port is None:
                     if len(used) >= size:
                         raise PlanError(
                             "node %r: port_range %d-%d is exhausted (%d ports in use)" % (node, low, high, size))
-                    port = low + (own_hash + key_hash[peer]) % size
+                    port = low + (own_hash + preferred) % size
                     while port in used:
                         port = port + 1 if port < high else low
                     used.add(port)

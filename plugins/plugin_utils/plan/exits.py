@@ -77,7 +77,9 @@ def exit_entry(rendered, gateway, node, ipv6, ipv4):
             "ipv4": {"address": ipv4, "gateway": gateway.ipv4_gateway} if ipv4 else None,
         },
         "prefixes": [rendered.prefixes[m] for m in net.members],
-        "ipv4_subnets": [rendered.subnets[m] for m in net.members] if rendered.subnets else [],
+        "ipv4_subnets": ([rendered.subnets[m] for m in net.members]
+                         + ([rendered.access["ipv4"]] if rendered.access and rendered.access["ipv4"] else []))
+        if rendered.subnets else [],
         "ipv4_range": str(net.ipv4_range) if net.ipv4_range is not None else None,
         "ipv6_allow": allow_list(rendered),
         "ipv4_dnat": forwards(rendered),

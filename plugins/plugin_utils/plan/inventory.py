@@ -18,6 +18,7 @@ from collections import namedtuple
 
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.common import rules
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import access
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import (
     parse_address,
     parse_interface_address,
@@ -47,9 +48,10 @@ Inventory = namedtuple("Inventory", "networks underlays gateways keys")
 Network = namedtuple(
     "Network",
     "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat "
-    "routing topology degree backup_exits hubs keepalive",
-    defaults=("static", "full", 4, (), (), 0),
+    "routing topology degree backup_exits hubs keepalive access",
+    defaults=("static", "full", 4, (), (), 0, ()),
 )
+# access: access.Access entries, the outside peers (a person's device) that dial one member
 # keepalive: seconds between WireGuard keepalives on every link (0: none but behind NAT), so that an idle link still
 # shakes hands and the health view can tell it alive (docs/health.md); at most KEEPALIVE_MAX
 KEEPALIVE_MAX = 3600
@@ -63,7 +65,8 @@ Allow = namedtuple("Allow", "what prefix node proto port")
 Forward = namedtuple("Forward", "what proto port to node host to_port")
 
 _NETWORK_KEYS = {"netid", "tag", "members", "exit", "exits", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
-                 "ipv6_nat", "routing", "topology", "degree", "hubs", "keepalive"}
+                 "ipv6_nat", "routing", "topology", "degree", "hubs", "keepalive",
+                 "access"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 
 
@@ -149,6 +152,7 @@ def read_networks(networks, hostvars, groups=None):
             ipv4_dnat=_forwards(raw.get("ipv4_dnat"), what, members),
             vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, backup_exits=backup_exits, **_routing(raw, what, members),
             keepalive=integer(raw.get("keepalive", 0), what + ".keepalive", 0, KEEPALIVE_MAX),
+            access=access.read(raw.get("access"), what, members, underlays),
         ))
         if backup_exits and result[-1].routing != "babel":
             raise PlanError("%s: several exits need routing babel (static routes cannot fail over)" % what)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import allocation, render
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import access, allocation, render
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import exits as exit_plans
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.inventory import read_inventory
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import link_local, resource_names
@@ -46,12 +46,21 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
     all_rendered = []
     for net in nets:
         prefixes, subnets = allocation.carve_resources(net, blocks[net.netid], existing_networks, released)
+        access_peers = None
+        if net.access:  # the access /64 and /24 are not a member's
+            access_peers = access.rendered_access(
+                net, prefixes.pop(access.ACCESS_MEMBER), subnets.pop(access.ACCESS_MEMBER) if subnets else None,
+                access.host_numbers(net, existing_networks))
         rendered = render.RenderedNetwork(
             net, resource_names(net.tag), {m: link_local(net.netid, m) for m in net.members}, prefixes, subnets,
-            vnis[net.netid], blocks[net.netid], {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays))
+            vnis[net.netid], blocks[net.netid], {m: keys[(net.netid, m)] for m in net.members}, Topology(net, underlays),
+            access_peers)
         render.check_link_names(rendered)
         all_rendered.append(rendered)
     ports = allocation.assign_ports([rendered.topology for rendered in all_rendered], underlays, assignments.get("ports"))
+    for rendered in all_rendered:
+        if rendered.access:
+            rendered.access = access.with_ports(rendered.access, rendered.net.netid, ports)
     exits, upstream_routes = [], []
     for rendered in all_rendered:
         mine = exit_plans.exit_entries(rendered, gateways)
@@ -69,10 +78,12 @@ def compact_plan(networks, hostvars, groups=None, public_keys=None, assignments=
             rendered.net.netid: {
                 "block": rendered.block,
                 "vni": rendered.vni,
-                "resources": {
+                "resources": dict({
                     n: {"prefix": rendered.prefixes[n], "ipv4": (rendered.subnets or {}).get(n), "public_key": rendered.keys[n]}
                     for n in rendered.net.members
-                },
+                }, **({access.ACCESS_MEMBER: {"prefix": rendered.access["prefix"], "ipv4": rendered.access["ipv4"],
+                                              "public_key": None}} if rendered.access else {})),
+                **({"access": access.recorded(rendered.access)} if rendered.access else {}),
             }
             for rendered in all_rendered
         },

@@ -11,7 +11,7 @@ node's interfaces are known. docs/data-model.md shows the shapes.
 
 from __future__ import annotations
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import exits
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import access, exits
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.allocation import RELAY_KEY, relay_key, relay_pair
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import host_at
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
@@ -32,10 +32,11 @@ ANY_SOURCE = (DEFAULT_V6, DEFAULT_V4)
 class RenderedNetwork(object):
     """One network ready to render: its record, names, link-locals, addressing, public keys and topology."""
 
-    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block, keys, topology):
+    def __init__(self, net, names, link_locals, prefixes, subnets, vni, block, keys, topology, access_peers=None):
         self.net, self.names, self.link_local = net, names, link_locals
         self.prefixes, self.subnets, self.vni, self.block = prefixes, subnets, vni, block
         self.keys, self.topology = keys, topology
+        self.access = access_peers  # access.rendered_access's record, with ports once assigned; None: no access peers
         # per member: (its routed prefixes, its allowed IPs), as tuples of strings
         self.addressing = {}
         for peer in net.members:
@@ -147,8 +148,12 @@ def resource(rendered, node, views, hosts, ports, relaying):
         append(entry)
 
     # A direct peer's own prefixes are routed from its `connected` entry;
-    # `routes` holds what goes through a relay, and the default route.
+    # `routes` holds what goes through a relay, the default route, and the access peers' addresses.
     routes = []
+    if rendered.access:
+        own_access = access.links(rendered.access, net.netid, node, topology.mtu)
+        connected += own_access
+        _access_routes(rendered, node, own_access, connected, routes)
     if babel:
         pass  # babeld installs every route, learnt over the links that are up
     elif relays:
@@ -189,6 +194,24 @@ def resource(rendered, node, views, hosts, ports, relaying):
     }
 
 
+def _access_routes(rendered, node, own_access, connected, routes):
+    """Routes to the access peers' addresses: into node's own link to one, else (static routing) towards the
+    member it dials, directly or through that member's relay; with babel its babeld announces them."""
+    babel, topology = rendered.net.routing == "babel", rendered.topology
+    by_peer = {entry["peer"]: entry for entry in connected}
+
+    def hop_link(member):
+        if babel or member == node:
+            return None
+        hop = member if member in by_peer else topology.relay(node, member)
+        return by_peer[hop]
+    for address, link in access.routes(rendered.access, own_access, hop_link):
+        if link in own_access:
+            routes.append({"dst": address, "interface": link["interface"], "gateway": link["peer_link_local"]})
+        else:
+            _route_via(routes, link, rendered.link_local[link["peer"]], [address])
+
+
 def keepalive(asked, reachable):
     """A resource's keepalive on its links: the network's, and never rarer than PERSISTENT_KEEPALIVE behind NAT."""
     if reachable:
@@ -198,11 +221,14 @@ def keepalive(asked, reachable):
 
 def _babel(rendered, node, connected, mine, rank):
     """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
-    interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected}
+    interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected
+                  if not c.get("access")}  # an access peer speaks no Babel
+    own_access = [c for c in connected if c.get("access")]
+    announced = [address for address, _link in access.routes(rendered.access, own_access, lambda member: None)]
     return {
         "router_id_prefix": router_id_prefix(rendered.net.netid, node),
         "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
-        "announce": list(mine),
+        "announce": list(mine) + announced,
         # exits announce their default routes, the preferred one (the first) at the lowest metric
         "default_metric": None if rank is None else exits.EXIT_DEFAULT_METRIC + exits.BACKUP_EXIT_COST * rank,
     }
@@ -243,11 +269,13 @@ def _route_via(routes, link, gateway, destinations):
 def check_link_names(rendered):
     """Within one network every member's WireGuard link name (from its key) is its own."""
     owner = {}
-    for peer in rendered.net.members:
-        first = owner.setdefault(wireguard_ifname(rendered.keys[peer]), peer)
+    keys = [(peer, rendered.keys[peer]) for peer in rendered.net.members]
+    keys += [("access peer " + entry.name, entry.public_key) for entry in rendered.net.access]
+    for peer, key in keys:
+        first = owner.setdefault(wireguard_ifname(key), peer)
         if first != peer:
-            raise PlanError("network %r: nodes %r and %r would both be reached over a link named %s"
-                            % (rendered.net.netid, first, peer, wireguard_ifname(rendered.keys[peer])))
+            raise PlanError("network %r: %r and %r would both be reached over a link named %s (the same public key?)"
+                            % (rendered.net.netid, first, peer, wireguard_ifname(key)))
 
 
 def check_names(node, resources):

@@ -18,7 +18,7 @@ import array
 import gc
 import sys
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import render
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import access, render
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.allocation import relay_key
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.hosts import Underlay
@@ -32,7 +32,7 @@ _UNDERLAY_FIELDS = Underlay._fields[1:]
 # a network record's keys that are inventory.Network fields (the exit node is "exit"; backup_exits and hubs are
 # lists in the record); the exit's allow-list, forwards and IPv4 range are rendered at plan time into plan["exits"]
 _RECORD_FIELDS = {"exit": "exit_node"}
-_NOT_RECORDED = {"ipv4_range": None, "ipv6_allow": (), "ipv4_dnat": ()}
+_NOT_RECORDED = {"ipv4_range": None, "ipv6_allow": (), "ipv4_dnat": (), "access": ()}  # access: in access_peers
 PLAN_VARIABLE = "gridnet_tenant_plan"
 UPSTREAM_GROUP = "gridnet_tenant_upstream_routers"
 SLICE_ERRORS = (PlanError, ValueError, KeyError, TypeError)  # a plan that is not one, or has no such host
@@ -61,6 +61,7 @@ def compact(networks, underlays, ports, exits, upstream_routes):
             "routing": net.routing, "topology": net.topology, "degree": net.degree,
             "backup_exits": [list(e) for e in net.backup_exits], "hubs": list(net.hubs),
             **({"keepalive": net.keepalive} if net.keepalive else {}),  # absent: 0 (plans of before stay the same)
+            **({"access_peers": rendered.access} if rendered.access else {}),  # absent: none
             "prefixes": rendered.prefixes, "subnets": rendered.subnets, "link_local": rendered.link_local, "public_keys": rendered.keys,
             "ports": pack_ports(net, ports),
             "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
@@ -146,7 +147,8 @@ class Slicer(object):
             underlays = {m: self.underlay(m) for m in net.members}
             rendered = render.RenderedNetwork(
                 net, resource_names(net.tag), record["link_local"], record["prefixes"], record["subnets"],
-                record["vni"], record["block"], record["public_keys"], Topology(net, underlays))
+                record["vni"], record["block"], record["public_keys"], Topology(net, underlays),
+                record.get("access_peers"))
             self._networks[netid] = (rendered, render.peer_views(rendered), render.endpoint_hosts(rendered),
                                      render.relay_duties(rendered, record["relays"]))
         return self._networks[netid]
@@ -210,3 +212,22 @@ def materialised(plan):
         if paused:
             gc.enable()
     return {"nodes": nodes, "exits": plan["exits"], "upstream_routes": plan["upstream_routes"]}
+
+
+def access_configs(plan):
+    """{"NAME/TAG.conf": wg-quick text} of every access peer of every network of a compact plan (access.py)."""
+    slicer, found = Slicer(plan), {}
+    ranges = {e["netid"]: e.get("ipv4_range") for e in plan["exits"]}
+    for record in plan["networks"]:
+        if not record.get("access_peers"):
+            continue
+        rendered = slicer.network(record)[0]
+        allowed = [record["block"]] + ([ranges[record["netid"]]] if ranges.get(record["netid"]) else [])
+        for peer in record["access_peers"]["peers"]:
+            underlay = slicer.underlay(peer["node"])
+            endpoint = "[%s]:%d" % (underlay.ipv6, peer["port"]) if peer["family"] == 6 \
+                else "%s:%d" % (underlay.ipv4, peer["port"])
+            found["%s/%s.conf" % (peer["name"], record["tag"])] = access.client_config(
+                record["netid"], record["tag"], allowed, peer, endpoint, record["public_keys"][peer["node"]],
+                rendered.topology.mtu)
+    return found

@@ -15,12 +15,16 @@ A link (one end of it, as one node sees it) is
          WireGuard shakes hands only to send, so nothing tells such a link
          alive or dead without a probe;
   up     otherwise.
+A link to an access peer (a person's device, which dials when its owner wants) is never stale, only idle
+when it has not shaken hands within the threshold, and down when its interface is missing or down.
 A route through a link that is down or stale is a problem too: traffic to its
 destination is lost. The verdict fails on any link down or stale and on any
 such route, naming them; idle links are shown and counted, not failed.
 """
 
 from __future__ import annotations
+
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.access import PORT_KEY as ACCESS_PEER
 
 THRESHOLD = 180  # seconds: WireGuard's REJECT_AFTER_TIME
 STATES = ("up", "idle", "stale", "down")  # in order of worse
@@ -66,7 +70,10 @@ def judge(figures, threshold=THRESHOLD):
             for peer, link in sorted(resource["links"].items()):
                 kept_alive = keepalive[(resource["network"], host, peer)] or keepalive.get(
                     (resource["network"], peer, host), 0)
-                state, why = link_state(link, running, resource["time"], threshold, kept_alive)
+                if peer.startswith(ACCESS_PEER):  # a person's device dials when its owner wants: idle, never stale
+                    state, why = link_state(link, None, resource["time"], threshold, False)
+                else:
+                    state, why = link_state(link, running, resource["time"], threshold, kept_alive)
                 handshake = link.get("last_handshake")
                 row = {"network": resource["network"], "node": host, "peer": peer, "interface": link["interface"],
                        "connection": link["connection"], "state": state, "why": why,

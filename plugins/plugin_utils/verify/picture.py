@@ -68,7 +68,7 @@ def mesh_svg(plan, title="gridnet.tenant mesh"):
                     continue
                 for link in resource["connected"]:
                     pair = tuple(sorted((node, link["peer"])))
-                    if pair in drawn:
+                    if pair in drawn or link.get("access"):  # an access peer is no node of the picture
                         continue
                     drawn.add(pair)
                     dash = ' stroke-dasharray="8,5"' if link["connection"] == "localvxlan" else ""
@@ -131,6 +131,8 @@ def _relays(plan, netid):
             members.append(node)
             interface_peer = {c["interface"]: c["peer"] for c in resource["connected"]}
             for link in resource["connected"]:
+                if link.get("access"):
+                    continue
                 linked.add(tuple(sorted((node, link["peer"]))))
                 if link.get("relay") and node < link["peer"]:
                     udp.add((node, link["peer"], link["relay"]))

@@ -249,10 +249,12 @@ def summary(plan):
             size[r["netid"]] = size.get(r["netid"], 0) + 1
     for node, state in sorted(plan["nodes"].items()):
         for r in sorted(state["resources"], key=lambda r: r["netid"]):
-            kinds = {}
+            kinds, members_linked = {}, 0
             for link in r["connected"]:
-                kinds[link["connection"]] = kinds.get(link["connection"], 0) + 1
-            routed = size[r["netid"]] - 1 - len(r["connected"])
+                kind = "access" if link.get("access") else link["connection"]
+                kinds[kind] = kinds.get(kind, 0) + 1
+                members_linked += 0 if link.get("access") else 1
+            routed = size[r["netid"]] - 1 - members_linked
             through = sum(1 for link in r["connected"] if link.get("relay"))
             relaying = sum(len(entry["ports"]) // 2 for entry in (r.get("relay") or {}).values())
             links = ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items()))
