@@ -8,29 +8,17 @@ from __future__ import annotations
 import json
 import os
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.slices import PLAN_VARIABLE, SLICE_ERRORS, slice_for
-
-ARGUMENT_SPEC = dict(dest=dict(type="path"))
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.kept_plan import KeptPlanAction
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.slices import SLICE_ERRORS, slice_for
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(KeptPlanAction):
+    NAME = "plan_slice"
+    ARGUMENT_SPEC = dict(dest=dict(type="path"))
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        try:
-            _unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            return dict(result, failed=True, msg="gridnet.tenant.plan_slice: %s" % exc.message)
+    def on_plan(self, result, args, plan, task_vars):
         host = task_vars.get("inventory_hostname")
-        plan = task_vars.get(PLAN_VARIABLE)  # as it is: templating it would copy the plan for every host
-        if plan is None:
-            return dict(result, failed=True, msg="gridnet.tenant.plan_slice: %s is not set" % PLAN_VARIABLE)
         try:
             part, _upstream = slice_for(plan, task_vars)
         except SLICE_ERRORS as exc:
