@@ -14,10 +14,10 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Ansible's own files (temporary files, SSH control sockets, molecule's state) stay in this checkout:
 # nothing a target runs writes under ~/.ansible, where a later plain ansible-playbook would find it
 export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
-# openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest; iperf3: the data-plane benchmark; prometheus-node-exporter: the health view scraped as Prometheus does
+# openssh-server: the lab's nodes over real SSH; qemu and busybox-static: the kernel layer's guest; iperf3: the data-plane benchmark; prometheus-node-exporter: the health view scraped as Prometheus does; qrencode: access peers' QR codes
 APT_PACKAGES := wireguard-go wireguard-tools nftables iptables iproute2 iputils-ping babeld python3-venv util-linux procps iperf3 \
-	openssh-server openssh-client qemu-system-x86 qemu-utils busybox-static etcd-server etcd-client mmdebstrap e2fsprogs prometheus-node-exporter
-APT_COMMANDS := wireguard-go wg nft iptables-nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 qemu-img busybox etcd etcdctl mmdebstrap mkfs.ext4 prometheus-node-exporter
+	openssh-server openssh-client qemu-system-x86 qemu-utils busybox-static etcd-server etcd-client mmdebstrap e2fsprogs prometheus-node-exporter qrencode
+APT_COMMANDS := wireguard-go wg nft iptables-nft ip ping babeld unshare nsenter pgrep iperf3 /usr/sbin/sshd ssh qemu-system-x86_64 qemu-img busybox etcd etcdctl mmdebstrap mkfs.ext4 prometheus-node-exporter qrencode wg-quick
 
 .PHONY: help setup test unit netns playbooks kernel farm collection lint bench plan clean lab lab-down molecule molecule-farm
 

@@ -51,7 +51,7 @@ attributes:
     description: Computes and reports; writes nothing.
   diff_mode:
     support: full
-    description: Shows the ledger as a table before and after.
+    description: Shows what it writes before and after (the ledger as a table, a file as text).
   action:
     support: full
     description: An action plugin; it runs on the controller, never on the target host.
