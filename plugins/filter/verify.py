@@ -15,13 +15,13 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.slices import 
 
 
 @filter_errors
-def probes(plan, internet=None):
-    return verify.probes(materialised(plan), internet)
+def probes(plan, internet=None, sample=None, seed=0):
+    return verify.probes(materialised(plan), internet, sample, seed)
 
 
 @filter_errors
-def connectivity_matrix(results, plan, internet=None, outside=False):
-    return verify.matrix(materialised(plan), results, internet, outside)
+def connectivity_matrix(results, plan, internet=None, outside=False, sample=None, seed=0):
+    return verify.matrix(materialised(plan), results, internet, outside, sample, seed)
 
 
 @filter_errors

@@ -6,6 +6,7 @@ nodes behind NAT and the exit, and shares nodes with a static network of
 three (isolation is probed both ways).
 """
 
+import ipaddress
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 import figures  # tests/support
+from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.wireguard_go import inotify_budget
 from labtools import installed_via, link_to, recorded  # tests/support
 
@@ -24,6 +26,7 @@ EXTRA_DC = range(3, 21)
 DEGREE = 4
 CUTS = 3
 SEED = 24
+SAMPLE = 4
 INOTIFY_NEEDED = 2 * 50 + 2 * 3  # both ends of ~50 sparse links and of globex's 3
 
 
@@ -62,11 +65,18 @@ def check_inotify_budget(needed):
                     "fs.inotify.max_user_instances or run it alone" % (needed, used, limit))
 
 
-def verified(farm):
-    result = farm.playbook("verify.yml", check=False)
+def verified(farm, *extra):
+    result = farm.playbook("verify.yml", *extra, check=False)
     found = re.search(r"(\d+) probes, (\d+) as expected", result.stdout)
     assert found, result.stdout[-3000:]
     return int(found.group(1)), int(found.group(2)), result
+
+
+def by_sample(farm):
+    """verify.yml by a sample of SAMPLE members per workload: (probes, as expected, seconds, its output)."""
+    started = time.monotonic()
+    total, good, result = verified(farm, "-e", "gridnet_tenant_verify_sample=%d" % SAMPLE)
+    return total, good, time.monotonic() - started, result
 
 
 def test_a_sparse_network_of_25_nodes_converges_verifies_and_survives_cut_links(sparse_lab):
@@ -75,7 +85,9 @@ def test_a_sparse_network_of_25_nodes_converges_verifies_and_survives_cut_links(
     first = farm.playbook("site.yml")
     converge = time.monotonic() - started
     assert farm.playbook("site.yml").changed == {h: 0 for h in first.changed}
+    started = time.monotonic()
     total, good, result = verified(farm)
+    farm.full_verify = (total, time.monotonic() - started)
     assert good == total, result.stdout[-4000:]
     assert re.search(r"grid -> globex: 0 of \d+ answered", result.stdout)
 
@@ -103,3 +115,53 @@ def test_a_sparse_network_of_25_nodes_converges_verifies_and_survives_cut_links(
         figures.report("sparse network, link %s cut (random sample, seed %d): %d of %d probes as expected"
                        % (pair, SEED, good, total))
         assert good == total, result.stdout[-4000:]
+
+
+def test_verify_by_sample_proves_every_link_and_finds_a_cut_one_and_a_broken_isolation(sparse_lab):
+    farm = sparse_lab  # converged by the test before
+    total, good, seconds, result = by_sample(farm)
+    assert good == total, result.stdout[-4000:]
+    coverage = re.search(r"grid: by sample, %d other members per workload \(seed 0\): (\d+) of (\d+) ordered pairs "
+                         r"probed \(([\d.]+)%%\), and every one of its (\d+) link ends" % SAMPLE, result.stdout)
+    assert coverage, result.stdout[-4000:]
+    full_probes, full_seconds = getattr(farm, "full_verify", (None, None))
+    figures.report("verify by sample on the sparse network of %d nodes: %d probes in %.0f s (%s of %s pairs, %s%%, "
+                   "and all %s link ends over the link); the full matrix: %s probes in %s s"
+                   % (len(farm.members), total, seconds, coverage.group(1), coverage.group(2), coverage.group(3),
+                      coverage.group(4), full_probes, "%.0f" % full_seconds if full_seconds else "?"))
+
+    # a link cut in the underlay: Babel routes around it, so only its own probes can tell
+    pair = "%s:%s" % next(link for link in sorted(_links(farm)) if all(n.startswith("dc") for n in link))
+    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_cut": [pair]}), inventory=False)
+    try:
+        time.sleep(8)
+        total, good, _seconds, cut = by_sample(farm)
+    finally:
+        farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_mend": [pair]}), inventory=False)
+    a, b = pair.split(":")
+    assert cut.returncode != 0 and total - good == 2, cut.stdout[-4000:]  # each end's own link probe
+    for x, y in ((a, b), (b, a)):
+        assert "link %s -> %s: its peer's link-local address is silent over it  <-- WRONG" % (x, y) in cut.stdout
+
+    # isolation broken by hand: dc1's grid namespace answers for all of globex, so dc1's grid workload reaches it
+    grid = recorded(farm, "dc1", "grid")
+    dc1, leak = farm.pids()["dc1"], [("-4", "10.70.0.0/16"), ("-6", _globex_block(farm))]
+    for family, prefix in leak:  # answered by the namespace itself (lo is down there: the veth is up)
+        lab.run(dc1, ["ip", "-n", grid["namespace"], family, "route", "add", "local", prefix, "dev", grid["veth_ns"]])
+    try:
+        _total, _good, _seconds, leaky = by_sample(farm)
+    finally:
+        for family, prefix in leak:
+            lab.run(dc1, ["ip", "-n", grid["namespace"], family, "route", "del", "local", prefix, "dev",
+                          grid["veth_ns"]])
+    assert leaky.returncode != 0 and re.search(r"grid -> globex: [1-9]\d* of \d+ answered  <-- NOT ISOLATED",
+                                               leaky.stdout), leaky.stdout[-4000:]
+
+
+def _links(farm):
+    peers = {node: {c["peer"] for c in recorded(farm, node, "grid")["connected"]} for node in farm.members}
+    return {tuple(sorted((a, b))) for a in peers for b in peers[a]}
+
+
+def _globex_block(farm):
+    return str(ipaddress.ip_network(recorded(farm, "gw", "globex")["prefix"]).supernet(new_prefix=48))

@@ -26,6 +26,7 @@ import ipaddress
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.common.names import PREFIXES
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.carving import host_at
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.verify import sampling
 
 WORKLOAD_HOST6 = 0x10
 WORKLOAD_HOST4 = 10
@@ -102,10 +103,11 @@ def _address(cidr):
     return cidr.split("/")[0]
 
 
-def probes(plan, internet=None):
+def probes(plan, internet=None, sample=None, seed=0):
     """{node: {"workloads": [...], "probes": [...]}} for every node of the plan.
 
-    Workloads listen on the ports the exits' promises are probed at (exit_promises).
+    Workloads listen on the ports the exits' promises are probed at (exit_promises). sample: the full matrix
+    (None, "full"), "auto", or a number of members per workload (sampling.py); seed picks them.
     """
     internet = internet or {}
     listen = exit_promises(plan)[1]
@@ -113,6 +115,13 @@ def probes(plan, internet=None):
     for node, state in plan["nodes"].items():
         for resource in state["resources"]:
             everyone.append((resource["netid"], node, workload(resource)))
+    members = {}
+    for netid, node, _unused in everyone:
+        members.setdefault(netid, []).append(node)
+    counts = {netid: sampling.per_network(sample, len(nodes)) for netid, nodes in members.items()}
+    exits_of = {}
+    for e in plan.get("exits", []):
+        exits_of.setdefault(e["netid"], []).append(e["node"])
     exits_v4 = {e["netid"]: bool(e["uplink"].get("ipv4")) for e in plan.get("exits", [])}
     result = {}
     for node, state in plan["nodes"].items():
@@ -122,18 +131,16 @@ def probes(plan, internet=None):
             own = workload(resource, listen.get((node, netid), ()))
             mine["workloads"].append(own)
 
-            def probe(kind, target, address, expect, size=56, forbid_fragments=False):
+            def probe(kind, target, address, expect, size=56, forbid_fragments=False, source=own["name"]):
                 family = 6 if ":" in address else 4
                 mine["probes"].append({
                     "id": "%s|%s|%s|%s%d" % (netid, node, target, kind, family),
-                    "workload": own["name"], "address": address, "size": size,
+                    "workload": source, "address": address, "size": size,
                     "forbid_fragments": forbid_fragments, "expect": expect,
                     "deadline": REACH_DEADLINE if expect else None, "timeout": SILENCE_TIMEOUT,
                 })
 
-            for other_netid, other_node, other in everyone:
-                if other_netid == netid and other_node == node:
-                    continue
+            for other_netid, other_node, other in _targets(resource, node, everyone, members, counts, exits_of, seed):
                 for cidr in other["addresses"]:
                     if ":" in cidr or len(own["addresses"]) > 1:
                         if other_netid == netid:
@@ -142,12 +149,38 @@ def probes(plan, internet=None):
                             probe("mtu", other_node, _address(cidr), True, resource["mtu"] - overhead, True)
                         else:
                             probe("isolation", "%s/%s" % (other_netid, other_node), _address(cidr), False)
+            if counts[netid] is not None:  # by sample: every link by itself, from the resource's own namespace
+                for link in _member_links(resource):
+                    probe("link", link["peer"], "%s%%%s" % (link["peer_link_local"], link["interface"]), True,
+                          source=resource["namespace"])
             if internet.get("ipv6"):
                 probe("internet", "internet", internet["ipv6"], True)
             if internet.get("ipv4") and resource.get("ipv4") and exits_v4.get(netid):
                 probe("internet", "internet", internet["ipv4"], True)
         result[node] = mine
     return result
+
+
+def _member_links(resource):
+    return [link for link in resource["connected"] if not link.get("access")]
+
+
+def _targets(resource, node, everyone, members, counts, exits_of, seed):
+    """(netid, node, workload) of every workload a resource's workload probes: all of them for the full matrix,
+    else its linked peers, its exits and a sample of the others, and a sample of other networks' (sampling.py)."""
+    netid, count = resource["netid"], counts[resource["netid"]]
+    others = [t for t in everyone if t[0] != netid]
+    if count is None:
+        # every workload of its network, and of each other network all when that one is small, else a sample
+        own = [t for t in everyone if t[0] == netid and t[1] != node]
+        sampled = {other: [t for t in others if t[0] == other] for other in counts if counts[other] is not None}
+        picked = [t for other in sorted(sampled)
+                  for t in sampling.chosen(sampled[other], counts[other], seed, netid, node, "isolation", other)]
+        return own + [t for t in others if counts[t[0]] is None] + picked
+    wanted = set(sampling.targets(netid, node, members[netid], [link["peer"] for link in _member_links(resource)],
+                                  exits_of.get(netid, ()), count, seed))
+    own = [t for t in everyone if t[0] == netid and t[1] in wanted]
+    return own + sampling.chosen(others, count, seed, netid, node, "isolation")
 
 
 def _cell(checks):
@@ -159,14 +192,15 @@ def _cell(checks):
     return text
 
 
-def matrix(plan, results, internet=None, outside=False):
+def matrix(plan, results, internet=None, outside=False, sample=None, seed=0):
     """Lines of the connectivity matrix and whether every planned probe went as expected.
 
     results: {host: [{"id", "expect", "ok"}, ...]} (the probe module's output per host).
     outside: whether a host outside the exits probed their promises (exit_promises).
+    sample, seed: as the probes were planned (probes()).
     A planned probe without a result counts as wrong: a node that did not report fails the check.
     """
-    planned = {p["id"]: p for node in probes(plan, internet).values() for p in node["probes"]}
+    planned = {p["id"]: p for node in probes(plan, internet, sample, seed).values() for p in node["probes"]}
     promises = exit_promises(plan)[0] if outside else []
     planned.update((p["id"], p) for p in promises)
     outcome = {}
@@ -187,7 +221,7 @@ def matrix(plan, results, internet=None, outside=False):
         cells = {}
         for probe_id, r in outcome.items():
             p_net, source, target, kind = probe_id.split("|")
-            if p_net != netid or kind.startswith("isolation") or source == OUTSIDE:
+            if p_net != netid or kind.startswith(("isolation", "link")) or source == OUTSIDE:
                 continue
             passed = bool(r["ok"]) == bool(r["expect"]) and not r.get("missing")
             cells.setdefault((source, target), []).append((kind[:-1], int(kind[-1]), passed))
@@ -207,6 +241,7 @@ def matrix(plan, results, internet=None, outside=False):
             key = (p_net, target.split("/")[0])
             answered, total = pairs.get(key, (0, 0))
             pairs[key] = (answered + (bool(r["ok"]) or bool(r.get("missing"))), total + 1)
+    lines += _sample_lines(plan, outcome, sample, seed)
     lines += _promise_lines(promises, outcome, outside)
     if pairs:
         lines.append("isolation (a workload of one network pinging every workload of another):")
@@ -219,6 +254,28 @@ def matrix(plan, results, internet=None, outside=False):
             sorted(r["id"] + (" (no result)" if r.get("missing") else "") for r in wrong))))
     return {"ok": not wrong and bool(outcome), "lines": lines, "wrong": sorted(r["id"] for r in wrong),
             "probes": len(outcome)}
+
+
+def _sample_lines(plan, outcome, sample, seed):
+    """For networks verified by sample: what was covered, and every link end whose own ping failed."""
+    members, links = {}, {}
+    for node, state in plan["nodes"].items():
+        for resource in state["resources"]:
+            members[resource["netid"]] = members.get(resource["netid"], 0) + 1
+    pairs, lines = {}, []
+    for probe_id, r in outcome.items():
+        p_net, source, target, kind = probe_id.split("|")
+        if kind.startswith("peer"):
+            pairs.setdefault(p_net, set()).add((source, target))
+        elif kind.startswith("link"):
+            links.setdefault(p_net, []).append((source, target, bool(r["ok"]) and not r.get("missing")))
+    for netid in sorted(links):
+        count = sampling.per_network(sample, members[netid])
+        lines.append(sampling.coverage_line(netid, members[netid], len(pairs.get(netid, ())), count, seed,
+                                            len(links[netid])))
+        lines += ["    link %s -> %s: its peer's link-local address is silent over it  <-- WRONG" % (a, b)
+                  for a, b, ok in sorted(links[netid]) if not ok]
+    return (["verified by sample (each end of every link, the exits, and some members):"] + lines) if lines else []
 
 
 def _promise_lines(promises, outcome, outside):
