@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger as ledger_content
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger as ledger_content, ledger_table
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan import access
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.errors import PlanError
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import compact_plan, plan
@@ -79,6 +79,8 @@ def test_access_numbers_and_ports_survive_a_new_peer_and_a_removed_one_through_t
     ledger = ledger_content.record(ledger, after)
     assert "alice" not in ledger["networks"]["net1"]["access"] and "@alice" not in ledger["ports"]["dc0"]["net1"]
     assert "@bob" in ledger["ports"]["dc0"]["net1"]
+    shown = "\n".join(ledger_table.table_lines(ledger))
+    assert "@bob via dc0" in shown and "@alice" not in shown and access.ACCESS_MEMBER in shown
 
 
 def test_a_network_without_access_peers_plans_exactly_as_before():

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.access import PORT_KEY as ACCESS_PORT_KEY
+
 
 def rows(ledger):
     """The ledger as table rows: network, node, prefix, IPv4 subnet, ports, state."""
@@ -17,6 +19,10 @@ def rows(ledger):
             table.append({"network": netid, "node": node, "prefix": resource.get("prefix"),
                           "ipv4": resource.get("ipv4") or "-", "ports": ",".join(str(p) for p in ports) or "-",
                           "state": resource.get("state", "active")})
+        for name, peer in sorted((net.get("access") or {}).items()):  # host numbers in the @access /64 and /24
+            port = ((ledger["ports"].get(peer.get("node")) or {}).get(netid) or {}).get(ACCESS_PORT_KEY + name)
+            table.append({"network": netid, "node": "%s%s via %s" % (ACCESS_PORT_KEY, name, peer.get("node")),
+                          "prefix": "host %s" % peer.get("host"), "ipv4": "-", "ports": port or "-", "state": "active"})
     for block in ledger["released"]["blocks"]:
         table.append({"network": "-", "node": "-", "prefix": block, "ipv4": "-", "ports": "-", "state": "released"})
     for netid, prefixes in sorted(ledger["released"]["prefixes"].items()):
