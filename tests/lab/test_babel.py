@@ -73,6 +73,18 @@ def pinging(farm, node, name, address, seconds):
     return holder
 
 
+def over_direct_link(farm, source, target):
+    """Workloads on source and target, and source's route to target over their direct link (babeld may take
+    a while to prefer it again after an earlier cut): (source's workload, target's address, that link)."""
+    name, _unused = attach(farm, source)
+    _unused, address = attach(farm, target)
+    first_answer(farm, source, name, address)
+    direct = link_to(farm, source, target)
+    wait_for(lambda: installed_via(farm, source, target) == direct, 90, "%s's route to %s over %s" % (
+        source, target, direct))
+    return name, address, direct
+
+
 def outage(text):
     seqs = sorted(int(s) for s in re.findall(r"icmp_seq=(\d+)", text))
     assert seqs, "no ping was answered"
@@ -85,12 +97,7 @@ def outage(text):
 ])
 def test_traffic_goes_around_a_cut_link_and_comes_back(babel_lab, source, target, pair):
     farm, _unused = babel_lab
-    name, _unused = attach(farm, source)
-    _unused, address = attach(farm, target)
-    first_answer(farm, source, name, address)
-    direct = link_to(farm, source, target)
-    wait_for(lambda: installed_via(farm, source, target) == direct, 90, "%s's route to %s over %s" % (
-        source, target, direct))
+    name, address, direct = over_direct_link(farm, source, target)
     ping = pinging(farm, source, name, address, 20)
     time.sleep(3)
     cut(farm, pair)

@@ -79,3 +79,30 @@ def test_every_start_of_babeld_is_a_new_router_id(tmp_path, monkeypatch):
     assert [babel.next_router_id("ns1", prefix) for _unused in range(3)] == [
         prefix + ":ff:ff", prefix + ":00:00", prefix + ":00:01"]
     assert (tmp_path / "ns1.incarnation").read_text() == "1\n"
+
+
+def test_failover_fast_says_hello_five_times_a_second_and_keeps_full_dumps_every_4_s():
+    networks, hostvars, groups, keys = farm(dc_nodes=3, segment_nodes=2)
+    networks[0].update(routing="babel", failover="fast")
+    resource = next(r for r in plan(networks, hostvars, groups, keys)["nodes"]["gw1"]["resources"])
+    lines = [line for line in babel.config_text(resource).splitlines() if line.startswith("interface ")]
+    assert lines and all(line.endswith(" hello-interval 0.2 update-interval 4") for line in lines)
+    babel.check(resource)
+    for bad in (0, 0.01, 11, True, "0.2"):
+        resource["babel"]["interfaces"][0]["hello"] = bad
+        with pytest.raises(InputError, match="hello must be a number of seconds"):
+            babel.check(resource)
+
+
+def test_failover_fast_needs_babel_and_normal_plans_are_unchanged():
+    networks, hostvars, groups, keys = farm(dc_nodes=3)
+    networks[0]["failover"] = "fast"
+    with pytest.raises(Exception, match="failover fast needs routing babel"):
+        plan(networks, hostvars, groups, keys)
+    networks[0].update(routing="babel", failover="normal")
+    normal = plan(networks, hostvars, groups, keys)
+    del networks[0]["failover"]
+    assert plan(networks, hostvars, groups, keys) == normal
+    networks[0]["failover"] = "sometimes"
+    with pytest.raises(Exception, match="failover"):
+        plan(networks, hostvars, groups, keys)

@@ -46,6 +46,8 @@ BINARY = "babeld"
 # Tunnels: a hello a second, so a dead link is noticed after two missed hellos (~2-3 s), RTT in the
 # metric (babeld's tunnel defaults: 10-120 ms adds 0-96). VXLAN neighbours share an L2 segment: wired.
 HELLO_INTERVAL = {"tunnel": 1, "wired": 1}
+HELLO_RANGE = (0.05, 10.0)  # an interface's own hello interval (failover: fast), in seconds
+UPDATE_INTERVAL = 4
 ROUTER_ID_PREFIX = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 RUNNING_ID = re.compile(r"^router-id ([0-9a-f]{2}(?::[0-9a-f]{2}){7})$")
 START_TIMEOUT = 5.0
@@ -80,7 +82,11 @@ def config_text(resource):
 
 
 def interface_line(entry):
-    return "interface %s type %s hello-interval %d" % (entry["name"], entry["type"], HELLO_INTERVAL[entry["type"]])
+    if entry.get("hello") is None:
+        return "interface %s type %s hello-interval %d" % (entry["name"], entry["type"], HELLO_INTERVAL[entry["type"]])
+    # a faster hello (failover: fast); full route dumps stay every 4 s, babeld's default would be 4 hellos
+    return "interface %s type %s hello-interval %g update-interval %d" % (
+        entry["name"], entry["type"], entry["hello"], UPDATE_INTERVAL)
 
 
 def desired(resource):
@@ -296,6 +302,11 @@ def check(resource):
         if entry.get("type") not in HELLO_INTERVAL:
             raise InputError("babel interface %s: type must be one of %s" % (entry.get("name"),
                                                                              ", ".join(sorted(HELLO_INTERVAL))))
+        hello = entry.get("hello")
+        if hello is not None and (isinstance(hello, bool) or not isinstance(hello, (int, float))
+                                  or not HELLO_RANGE[0] <= hello <= HELLO_RANGE[1]):
+            raise InputError("babel interface %s: hello must be a number of seconds, %g-%g"
+                             % (entry.get("name"), HELLO_RANGE[0], HELLO_RANGE[1]))
     metric = babel.get("default_metric")
     if metric is not None and (isinstance(metric, bool) or not isinstance(metric, int) or not 0 < metric < 0xFFFF):
         raise InputError("resource babel.default_metric must be a number of 1-65534 or null")

@@ -48,9 +48,12 @@ Inventory = namedtuple("Inventory", "networks underlays gateways keys")
 Network = namedtuple(
     "Network",
     "netid tag members exit_node exit_ipv6 exit_ipv4 ipv4_range ipv6_allow ipv4_dnat vxlan_group ipv6_nat "
-    "routing topology degree backup_exits hubs keepalive access",
-    defaults=("static", "full", 4, (), (), 0, ()),
+    "routing topology degree backup_exits hubs keepalive access failover",
+    defaults=("static", "full", 4, (), (), 0, (), "normal"),
 )
+# failover: "fast" has babeld say hello FAST_HELLO times a second on every link, so a dead link stops carrying
+# traffic in under a second (docs/routing.md: what it costs)
+FAILOVERS = ("normal", "fast")
 # access: access.Access entries, the outside peers (a person's device) that dial one member
 # keepalive: seconds between WireGuard keepalives on every link (0: none but behind NAT), so that an idle link still
 # shakes hands and the health view can tell it alive (docs/health.md); at most KEEPALIVE_MAX
@@ -66,7 +69,7 @@ Forward = namedtuple("Forward", "what proto port to node host to_port")
 
 _NETWORK_KEYS = {"netid", "tag", "members", "exit", "exits", "ipv4_range", "ipv6_allow", "ipv4_dnat", "vxlan_group",
                  "ipv6_nat", "routing", "topology", "degree", "hubs", "keepalive",
-                 "access"}
+                 "access", "failover"}
 _EXIT_KEYS = {"node", "ipv6", "ipv4"}
 
 
@@ -153,7 +156,11 @@ def read_networks(networks, hostvars, groups=None):
             vxlan_group=vxlan_group, ipv6_nat=ipv6_nat, backup_exits=backup_exits, **_routing(raw, what, members),
             keepalive=integer(raw.get("keepalive", 0), what + ".keepalive", 0, KEEPALIVE_MAX),
             access=access.read(raw.get("access"), what, members, underlays),
+            failover=_choice(raw, "failover", FAILOVERS, what),
         ))
+        if result[-1].failover != "normal" and result[-1].routing != "babel":
+            raise PlanError("%s: failover %s needs routing babel (static routes do not fail over)"
+                            % (what, result[-1].failover))
         if backup_exits and result[-1].routing != "babel":
             raise PlanError("%s: several exits need routing babel (static routes cannot fail over)" % what)
     return result, underlays, gateways

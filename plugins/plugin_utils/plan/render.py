@@ -23,6 +23,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import 
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.topology import underlay_address
 
 PERSISTENT_KEEPALIVE = 25
+FAST_HELLO = 0.2  # seconds between babeld's hellos with failover: fast (two missed: a dead link in 0.4-0.6 s)
 VXLAN_PORT = 4789
 DEFAULT_V6 = "::/0"
 DEFAULT_V4 = "0.0.0.0/0"
@@ -225,9 +226,10 @@ def _babel(rendered, node, connected, mine, rank):
                   if not c.get("access")}  # an access peer speaks no Babel
     own_access = [c for c in connected if c.get("access")]
     announced = [address for address, _link in access.routes(rendered.access, own_access, lambda member: None)]
+    fast = {"hello": FAST_HELLO} if rendered.net.failover == "fast" else {}
     return {
         "router_id_prefix": router_id_prefix(rendered.net.netid, node),
-        "interfaces": [{"name": name, "type": interfaces[name]} for name in sorted(interfaces)],
+        "interfaces": [dict({"name": name, "type": interfaces[name]}, **fast) for name in sorted(interfaces)],
         "announce": list(mine) + announced,
         # exits announce their default routes, the preferred one (the first) at the lowest metric
         "default_metric": None if rank is None else exits.EXIT_DEFAULT_METRIC + exits.BACKUP_EXIT_COST * rank,

@@ -62,6 +62,7 @@ def compact(networks, underlays, ports, exits, upstream_routes):
             "backup_exits": [list(e) for e in net.backup_exits], "hubs": list(net.hubs),
             **({"keepalive": net.keepalive} if net.keepalive else {}),  # absent: 0 (plans of before stay the same)
             **({"access_peers": rendered.access} if rendered.access else {}),  # absent: none
+            **({"failover": net.failover} if net.failover != "normal" else {}),  # absent: normal
             "prefixes": rendered.prefixes, "subnets": rendered.subnets, "link_local": rendered.link_local, "public_keys": rendered.keys,
             "ports": pack_ports(net, ports),
             "relays": {relay_key(a, b): ports[link.relay][net.netid][relay_key(a, b)]
