@@ -207,7 +207,7 @@ def _access_routes(rendered, node, own_access, connected, routes):
         hop = member if member in by_peer else topology.relay(node, member)
         return by_peer[hop]
     for address, link in access.routes(rendered.access, own_access, hop_link):
-        if link in own_access:
+        if link.get("access"):  # its own link to the peer
             routes.append({"dst": address, "interface": link["interface"], "gateway": link["peer_link_local"]})
         else:
             _route_via(routes, link, rendered.link_local[link["peer"]], [address])
