@@ -2,20 +2,19 @@
 wg-quick configuration site.yml wrote with the real wg-quick (wireguard-go as its userspace implementation),
 and reaches the workloads of its network, and nothing of another."""
 
-import copy
 import ipaddress
 import os
 import re
 import subprocess
 
+import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from ansible_collections.gridnet.tenant.plugins.module_utils.lab import lab
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger_file
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.naming import net_tag
 
-import conftest
-
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAFE = {"router": "wan", "ipv6": "2001:db8:30::/64", "ipv4": "192.0.2.192/26", "attach": {"laptop": 10}}
 
 
@@ -48,9 +47,11 @@ def workloads(ledger_networks, netid):
 def test_an_access_peer_brings_up_its_written_configuration_with_wg_quick_and_reaches_only_its_network(
         new_lab, tmp_path):
     farm = new_lab("gridnet-access")
-    farm.topology = copy.deepcopy(conftest.TOPOLOGY["gridnet_lab_topology"])
+    with open(os.path.join(ROOT, "playbooks", "lab", "topology.yml")) as handle:
+        default = yaml.safe_load(handle)  # tests/lab/conftest.py's Lab reads the same file
+    farm.topology = default["gridnet_lab_topology"]
     farm.topology["segments"]["cafe"] = CAFE
-    farm.networks = copy.deepcopy(conftest.TOPOLOGY["gridnet_lab_networks"])
+    farm.networks = default["gridnet_lab_networks"]
     farm.playbook("lab/up.yml", inventory=False)
     laptop = farm.pids()["laptop"]
     alice_key, alice_public = keypair(laptop, str(tmp_path), "alice")
@@ -61,6 +62,8 @@ def test_an_access_peer_brings_up_its_written_configuration_with_wg_quick_and_re
     globex["access"] = [{"name": "bob", "public_key": bob_public, "node": "gw", "private_key_file": bob_key}]
 
     written = os.path.join(str(tmp_path), "access")
+    predicted = farm.playbook("site.yml", "--check", "--diff", "-e", "gridnet_tenant_access_dir=" + written)
+    assert "PublicKey = " in predicted.stdout and not os.path.exists(written)  # shown, not written
     first = farm.playbook("site.yml", "-e", "gridnet_tenant_access_qr=true", "-e", "gridnet_tenant_access_dir=" + written)
     again = farm.playbook("site.yml", "-e", "gridnet_tenant_access_qr=true", "-e", "gridnet_tenant_access_dir=" + written)
     assert all(n == 0 for n in again.changed.values()), again.stdout[-3000:]
