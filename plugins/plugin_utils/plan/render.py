@@ -224,8 +224,8 @@ def _babel(rendered, node, connected, mine, rank):
     """What node's babeld needs from the plan: who it is, its links, what it announces (module_utils/babel.py)."""
     interfaces = {c["interface"]: "wired" if c["connection"] == "localvxlan" else "tunnel" for c in connected
                   if not c.get("access")}  # an access peer speaks no Babel
-    own_access = [c for c in connected if c.get("access")]
-    announced = [address for address, _link in access.routes(rendered.access, own_access, lambda member: None)]
+    # its own access peers' addresses: exactly what their links let in
+    announced = [address for c in connected if c.get("access") for address in c["allowed_ips"]]
     fast = {"hello": FAST_HELLO} if rendered.net.failover == "fast" else {}
     return {
         "router_id_prefix": router_id_prefix(rendered.net.netid, node),

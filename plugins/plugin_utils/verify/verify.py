@@ -115,9 +115,10 @@ def probes(plan, internet=None, sample=None, seed=0):
     for node, state in plan["nodes"].items():
         for resource in state["resources"]:
             everyone.append((resource["netid"], node, workload(resource)))
-    members = {}
-    for netid, node, _unused in everyone:
-        members.setdefault(netid, []).append(node)
+    members, by_network = {}, {}
+    for entry in everyone:
+        members.setdefault(entry[0], []).append(entry[1])
+        by_network.setdefault(entry[0], []).append(entry)
     counts = {netid: sampling.per_network(sample, len(nodes)) for netid, nodes in members.items()}
     exits_of = {}
     for e in plan.get("exits", []):
@@ -140,7 +141,8 @@ def probes(plan, internet=None, sample=None, seed=0):
                     "deadline": REACH_DEADLINE if expect else None, "timeout": SILENCE_TIMEOUT,
                 })
 
-            for other_netid, other_node, other in _targets(resource, node, everyone, members, counts, exits_of, seed):
+            targets = _targets(resource, node, everyone, by_network, members, counts, exits_of, seed)
+            for other_netid, other_node, other in targets:
                 for cidr in other["addresses"]:
                     if ":" in cidr or len(own["addresses"]) > 1:
                         if other_netid == netid:
@@ -165,7 +167,7 @@ def _member_links(resource):
     return [link for link in resource["connected"] if not link.get("access")]
 
 
-def _targets(resource, node, everyone, members, counts, exits_of, seed):
+def _targets(resource, node, everyone, by_network, members, counts, exits_of, seed):
     """(netid, node, workload) of every workload a resource's workload probes: all of them for the full matrix,
     else its linked peers, its exits and a sample of the others, and a sample of other networks' (sampling.py)."""
     netid, count = resource["netid"], counts[resource["netid"]]
@@ -173,9 +175,9 @@ def _targets(resource, node, everyone, members, counts, exits_of, seed):
     if count is None:
         # every workload of its network, and of each other network all when that one is small, else a sample
         own = [t for t in everyone if t[0] == netid and t[1] != node]
-        sampled = {other: [t for t in others if t[0] == other] for other in counts if counts[other] is not None}
-        picked = [t for other in sorted(sampled)
-                  for t in sampling.chosen(sampled[other], counts[other], seed, netid, node, "isolation", other)]
+        sampled = sorted(other for other in counts if counts[other] is not None)  # never netid: its count is None
+        picked = [t for other in sampled
+                  for t in sampling.chosen(by_network[other], counts[other], seed, netid, node, "isolation", other)]
         return own + [t for t in others if counts[t[0]] is None] + picked
     wanted = set(sampling.targets(netid, node, members[netid], [link["peer"] for link in _member_links(resource)],
                                   exits_of.get(netid, ()), count, seed))
