@@ -66,7 +66,8 @@ options:
       - C(endpoints) (list of C(http://) or C(https://) URLs, required), C(prefix) (this deployment's key prefix,
         required), C(ca), C(cert), C(key) (TLS files), C(user), C(password), C(lock_ttl) (seconds a killed
         controller's lock blocks the others, default 30), C(lock_timeout) (seconds to wait for the lock, default
-        120).
+        120), C(layout) (C(keys), the default: the ledger under many keys, a run writing only those it changes;
+        C(single): the whole ledger as one value, as before 0.2.0; a run moves a ledger found in the other layout).
     type: dict
 seealso:
   - plugin: gridnet.tenant.plan

@@ -43,8 +43,10 @@ def make_certificates(directory):
 
 
 class EtcdCluster(object):
-    def __init__(self, directory, size=3, tls=None):
-        """tls: make_certificates()' paths: clients then speak https and must show a certificate of the CA."""
+    def __init__(self, directory, size=3, tls=None, extra=()):
+        """tls: make_certificates()' paths: clients then speak https and must show a certificate of the CA.
+        extra: more etcd flags (limits, say)."""
+        self.extra = list(extra)
         self.directory, self.tag = directory, "gridnet-test-%d-%d" % (os.getpid(), free_port())
         self.tls, self.scheme = tls, "https" if tls else "http"
         self.members = [{"name": "%s-%d" % (self.tag, i), "client": free_port(), "peer": free_port(),
@@ -70,7 +72,7 @@ class EtcdCluster(object):
                  "--initial-cluster", self.initial, "--initial-cluster-token", self.tag,
                  "--initial-cluster-state", "new" if not os.path.isdir(data) else "existing"]
                 + (["--cert-file", self.tls["cert"], "--key-file", self.tls["key"], "--client-cert-auth",
-                    "--trusted-ca-file", self.tls["ca"]] if self.tls else []),
+                    "--trusted-ca-file", self.tls["ca"]] if self.tls else []) + self.extra,
                 stdout=log, stderr=log, start_new_session=True)
             log.close()
         self.wait_healthy()

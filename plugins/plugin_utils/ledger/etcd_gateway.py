@@ -83,6 +83,26 @@ class Gateway(object):
             return None, 0
         return unb64(kvs[0].get("value")), int(kvs[0].get("mod_revision", 0))
 
+    def get_prefix(self, prefix, page=64):
+        """({key: (value, mod_revision)} of every key under prefix, the revision they were read at).
+
+        Read in pages of `page` keys, all at the revision of the first: one consistent view, and no
+        answer grows with the number of keys.
+        """
+        found, start, revision = {}, prefix, 0
+        while True:
+            body = {"key": b64(start), "range_end": b64(prefix_end(prefix)), "limit": page}
+            if revision:
+                body["revision"] = str(revision)
+            answer = self.call("/v3/kv/range", body)
+            revision = revision or int(answer.get("header", {}).get("revision", 0))
+            kvs = answer.get("kvs") or []
+            for kv in kvs:
+                found[unb64(kv["key"])] = (unb64(kv.get("value")), int(kv.get("mod_revision", 0)))
+            if not answer.get("more") or not kvs:
+                return found, revision
+            start = unb64(kvs[-1]["key"]) + b"\0"
+
     def txn(self, compare, success):
         """Apply success (a list of request_put / request_delete_range) if every compare holds; True if so."""
         return bool(self.call("/v3/kv/txn", {"compare": compare, "success": success}).get("succeeded"))
@@ -102,6 +122,25 @@ def put(key, value, lease=None):
     if lease is not None:
         request["lease"] = lease
     return {"request_put": request}
+
+
+def delete(key):
+    return {"request_delete_range": {"key": b64(key)}}
+
+
+def delete_prefix(prefix):
+    return {"request_delete_range": {"key": b64(prefix), "range_end": b64(prefix_end(prefix))}}
+
+
+def prefix_end(prefix):
+    """The range end that covers every key starting with prefix (etcd's own rule: last byte plus one)."""
+    end = bytearray(prefix)
+    while end and end[-1] == 0xFF:
+        end.pop()
+    if not end:
+        return b"\0"
+    end[-1] += 1
+    return bytes(end)
 
 
 def unchanged_since(key, mod_revision):
