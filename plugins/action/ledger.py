@@ -25,10 +25,12 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.plan.mesh import co
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
-    state=dict(type="str", choices=["plan", "settle", "show", "check", "migrate", "export"], default="plan"),
+    state=dict(type="str", choices=["plan", "settle", "show", "check", "migrate", "export", "publish"],
+               default="plan"),
     networks=dict(type="list", elements="dict", default=[]),
     plaintext=dict(type="bool", default=False),
     applied=dict(type="list", elements="str", default=[]),
+    hosts=dict(type="list", elements="str", default=[]),
     backend=dict(type="str", choices=["file", "etcd"], default="file"),
     etcd=dict(type="dict", default={}, no_log=False),
 )
@@ -145,6 +147,10 @@ class ActionModule(ActionBase):
             elif state == "settle":
                 released, current, new, changed = settle_file(path, args["applied"], list(hostvars), check=check,
                                                               store=store)
+            elif state == "publish":
+                published = {h: ledger.published_keys(hostvars, h) for h in args["hosts"]}
+                _unused, current, new, changed = _cycle(
+                    store, lambda current: (ledger.publish(current, published), None), check)
             elif args["backend"] != "etcd":
                 return dict(result, failed=True, msg="gridnet.tenant.ledger: state=%s moves a ledger between the "
                                                      "file and etcd: it needs backend=etcd" % state)

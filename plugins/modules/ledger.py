@@ -21,7 +21,11 @@ description:
     out and marks what left the inventory C(removing) (still reserved), writes the file atomically and returns the
     plan. Two concurrent runs are serialised by the lock, so they never hand out the same prefix or port.
   - C(state=settle) releases what is C(removing) once its removal has been applied (every node of its network is in
-    O(applied), or no longer in the inventory). A released prefix is reused only after every other free one.
+    O(applied) of this run or of an earlier one since the removal, or no longer in the inventory; runs sliced by host
+    add up). A released prefix is reused only after every other free one.
+  - C(state=publish) records the public keys that the hosts in O(hosts) published (C(gridnet_tenant_public_keys)) and
+    that the ledger does not hold yet, so that a run limited to some hosts (a C(--limit) run, a slice of a sliced job)
+    can plan links to nodes it does not run on. The C(gridnet.tenant.keys) playbook runs it.
   - C(state=show) returns the ledger as rows (network, node, prefix, IPv4 subnet, ports, state).
   - C(state=check) reads the ledger as C(state=show) does and fails if this run could not write it (no vault
     secret configured and O(plaintext) not asked; with O(backend=etcd), the cluster out of reach). The
@@ -41,7 +45,7 @@ options:
   state:
     description: What to do.
     type: str
-    choices: [plan, settle, show, check, migrate, export]
+    choices: [plan, settle, show, check, migrate, export, publish]
     default: plan
   networks:
     description: The tenant networks (C(gridnet_tenant_networks)), for C(state=plan).
@@ -55,6 +59,10 @@ options:
     description: For C(state=settle), the hosts on which this run's converge succeeded (C(ansible_play_hosts)).
     type: list
     elements: str
+  hosts:
+    description: For C(state=publish), the hosts whose published public keys are recorded (C(ansible_play_hosts)).
+    type: list
+    elements: str
   backend:
     description: Where the ledger is kept (C(gridnet_tenant_ledger_backend)).
     type: str
@@ -66,8 +74,8 @@ options:
       - C(endpoints) (list of C(http://) or C(https://) URLs, required), C(prefix) (this deployment's key prefix,
         required), C(ca), C(cert), C(key) (TLS files), C(user), C(password), C(lock_ttl) (seconds a killed
         controller's lock blocks the others, default 30), C(lock_timeout) (seconds to wait for the lock, default
-        120), C(layout) (C(keys), the default: the ledger under many keys, a run writing only those it changes;
-        C(single): the whole ledger as one value, as before 0.2.0; a run moves a ledger found in the other layout).
+        120), C(layout) (C(keys), the default, the ledger under many keys, a run writing only those it changes;
+        C(single), the whole ledger as one value, as before 0.2.0; a run moves a ledger found in the other layout).
     type: dict
 seealso:
   - plugin: gridnet.tenant.plan

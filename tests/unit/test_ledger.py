@@ -256,3 +256,36 @@ def test_a_removed_node_releases_the_relay_ports_of_its_pairs(tmp_path):
     _released, _unused, after, _unused = ledger_action.settle_file(path, sorted(hostvars), list(hostvars), None, True)
     kept = after["ports"]["gw1"]["net1"]
     assert "home0>home1" in kept and not [k for k in kept if "home2" in k]
+
+
+def test_slices_plan_from_keys_the_keys_playbook_recorded_and_settle_a_removal_slice_by_slice(tmp_path):
+    """What a job sliced by host needs: each slice knows only its own hosts' published keys, and applies only
+    its own hosts' converge."""
+    from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger
+    path = str(tmp_path / "ledger.yml")
+    networks, hostvars, groups = inventory(4)
+    slices = [["dc0", "dc2", "gw1"], ["dc1", "dc3"]]
+
+    def only(hosts):  # the facts of one slice's run: the others published nothing in it
+        return {h: v if h in hosts else {k: x for k, x in v.items() if k != "gridnet_tenant_public_keys"}
+                for h, v in hostvars.items()}
+    with pytest.raises(Exception, match="no public key for node 'dc1'.*gridnet.tenant.keys"):
+        ledger_action.allocate(path, networks, only(slices[0]), groups, None, plaintext=True)
+    for hosts in slices:  # the keys playbook, sliced
+        ledger_action._cycle(ledger_file.FileStore(path, plaintext=True), lambda current, h=hosts: (ledger.publish(
+            current, {n: ledger.published_keys(only(h), n) for n in h}), None), False)
+    assert sorted(ledger_file.read(path)["keys"]) == sorted(hostvars)
+    whole = ledger_action.allocate(str(tmp_path / "whole.yml"), networks, hostvars, groups, None, plaintext=True)[0]
+    for hosts in slices:
+        planned = ledger_action.allocate(path, networks, only(hosts), groups, None, plaintext=True)[0]
+        assert planned == whole
+    recorded = ledger_file.read(path)
+    assert "keys" not in recorded  # every key now lives in its resource
+    assert recorded == ledger_file.read(str(tmp_path / "whole.yml"))
+    # dc3 leaves; the converge runs slice by slice: released only once every slice has applied it
+    networks[0]["members"] = ["dc0", "dc1", "dc2", "gw1"]
+    groups["dc"].remove("dc3")
+    for hosts in slices:
+        ledger_action.allocate(path, networks, only(hosts), groups, None, plaintext=True)
+    released = [ledger_action.settle_file(path, hosts, list(hostvars), None, True)[0] for hosts in slices]
+    assert released[0] == [] and released[1] == ["net1/dc3 %s" % recorded["networks"]["net1"]["resources"]["dc3"]["prefix"]]

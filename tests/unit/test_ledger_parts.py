@@ -33,7 +33,12 @@ def ledgers(draw):
                 "prefixes": {n: draw(st.lists(PREFIXES, min_size=1)) for n in draw(st.lists(NAMES, unique=True))},
                 "ipv4": {n: ["10.0.0.0/24"] for n in draw(st.lists(st.sampled_from(netids), unique=True))}
                 if netids else {}}
-    return {"version": 1, "networks": networks, "ports": ports, "released": released}
+    ledger = {"version": 1, "networks": networks, "ports": ports, "released": released}
+    keys = {node: {netid: "k" for netid in draw(st.lists(st.sampled_from(netids), min_size=1, unique=True))}
+            for node in draw(st.lists(st.sampled_from(nodes), unique=True))} if netids else {}
+    if keys:
+        ledger["keys"] = keys
+    return ledger
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,9 +8,11 @@
                         access: {name: {host, node, public_key}}}}   # access: only with access peers
     ports:     {node: {netid: {peer: port}}}
     released:  {blocks: [...], prefixes: {netid: [...]}, ipv4: {netid: [...]}}   # in order of release
+    keys:      {node: {netid: public key}}   # only keys published before their resource was planned
 
 state is ``active`` or ``removing`` (left the inventory; still reserved until
-its removal has been applied). Released prefixes are reused only after every
+its removal has been applied); a removing resource lists in ``applied`` the
+nodes whose converge has removed it so far (runs sliced by host add up). Released prefixes are reused only after every
 other free one. Storage is ledger_file.py's; the ledger action runs the cycle.
 """
 
@@ -37,16 +39,47 @@ def assignments(ledger):
 
 def public_keys(ledger, hostvars=None, fact="gridnet_tenant_public_keys"):
     """{node: {netid: key}}: recorded keys, overlaid with the keys hosts of this play published."""
-    keys = {}
+    keys = {node: dict(networks) for node, networks in (ledger.get("keys") or {}).items()}
     for netid, net in ledger["networks"].items():
         for node, resource in (net.get("resources") or {}).items():
-            if resource.get("public_key"):
+            if resource.get("public_key") and netid not in keys.get(node, {}):
                 keys.setdefault(node, {})[netid] = resource["public_key"]
     for node in (hostvars or {}):
-        published = (hostvars[node] or {}).get(fact) if hasattr(hostvars[node], "get") else None
+        published = published_keys(hostvars, node, fact)
         if published:
             keys[node] = dict(keys.get(node, {}), **published)
     return keys
+
+
+def published_keys(hostvars, node, fact="gridnet_tenant_public_keys"):
+    """{netid: key} that `node` published in this run (its keys step), or {}."""
+    host = hostvars.get(node) if hasattr(hostvars, "get") else None
+    published = host.get(fact) if hasattr(host, "get") else None
+    return {str(k): str(v) for k, v in published.items()} if published else {}
+
+
+def publish(ledger, published):
+    """The ledger with the public keys `published` ({node: {netid: key}}) that it does not hold yet: so that a
+    run limited to some hosts (a slice) can plan links to nodes it does not run on."""
+    new = _copy(ledger)
+    for node, networks in sorted(published.items()):
+        for netid, key in sorted((networks or {}).items()):
+            resource = ((new["networks"].get(netid) or {}).get("resources") or {}).get(node) or {}
+            if resource.get("public_key") == key and resource.get("state") == "active":
+                new.get("keys", {}).get(node, {}).pop(netid, None)
+            else:
+                new.setdefault("keys", {}).setdefault(node, {})[netid] = key
+    _drop_empty_keys(new)
+    return new
+
+
+def _drop_empty_keys(ledger):
+    held = ledger.get("keys")
+    if held is not None:
+        for node in [n for n, networks in held.items() if not networks]:
+            del held[node]
+        if not held:
+            del ledger["keys"]
 
 
 def record(ledger, given):
@@ -69,6 +102,7 @@ def record(ledger, given):
                 resource["state"] = "removing"
         for node, resource in net["resources"].items():
             entry["resources"][node] = dict(resource, state="active")
+            new.get("keys", {}).get(node, {}).pop(netid, None)  # the resource holds its key now
         _unrelease(new["released"]["prefixes"], netid, [r["prefix"] for r in net["resources"].values()])
         _unrelease(new["released"]["ipv4"], netid, [r["ipv4"] for r in net["resources"].values() if r.get("ipv4")])
         if net["block"] in new["released"]["blocks"]:
@@ -80,6 +114,7 @@ def record(ledger, given):
                 for gone in [k for k in held if k.startswith(ACCESS_PORT_KEY) and k not in peers]:
                     del held[gone]  # an access peer's link goes in this run's converge: its port with it
                 held.update(peers)
+    _drop_empty_keys(new)
     return new
 
 
@@ -103,21 +138,22 @@ def settle(ledger, applied, inventory_hosts):
     """Release what is removing and whose removal has been applied.
 
     A removed network resource is released once its own node and every other
-    node of its network ran this run's converge without failing (`applied`),
-    or are no longer in the inventory at all.
+    node of its network ran a converge without failing since it was marked
+    removing (`applied` of this run, added to those of earlier runs: a run
+    sliced by host settles slice by slice), or are no longer in the inventory.
     """
     new = _copy(ledger)
     done, present = set(applied), set(inventory_hosts)
-
-    def gone(node):
-        return node in done or node not in present
     released = []
     for netid, net in sorted(new["networks"].items()):
         resources = net["resources"]
-        if not all(gone(node) for node in resources):
-            continue
         for node in sorted(n for n, r in resources.items() if r.get("state") == "removing"):
-            resource = resources.pop(node)
+            resource = resources[node]
+            seen = set(resource.get("applied") or ()) | (done & set(resources))
+            if not all(n in seen or n not in present for n in resources):
+                resource["applied"] = sorted(seen)
+                continue
+            del resources[node]
             new["released"]["prefixes"].setdefault(netid, []).append(resource["prefix"])
             if resource.get("ipv4"):
                 new["released"]["ipv4"].setdefault(netid, []).append(resource["ipv4"])
@@ -134,6 +170,9 @@ def settle(ledger, applied, inventory_hosts):
             new["released"]["ipv4"].pop(netid, None)
             del new["networks"][netid]
             released.append("%s %s" % (netid, net["block"]))
+            for networks in (new.get("keys") or {}).values():
+                networks.pop(netid, None)
+    _drop_empty_keys(new)
     for node in [n for n, networks in new["ports"].items() if not any(networks.values())]:
         del new["ports"][node]
     return new, released

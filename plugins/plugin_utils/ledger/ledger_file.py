@@ -154,6 +154,7 @@ def _shape_problems(ledger):
                 yield from mapping_of_mappings(net.get("resources", {}), "networks.%s.resources" % netid)
                 yield from mapping_of_mappings(net.get("access", {}), "networks.%s.access" % netid)
     yield from mapping_of_mappings(ledger["ports"], "ports")
+    yield from mapping_of_mappings(ledger.get("keys", {}), "keys")
     released = ledger["released"]
     if not isinstance(released, dict) or not isinstance(released.get("blocks", []), list):
         yield "released is not a mapping with a list of blocks"

@@ -6,7 +6,7 @@
 One part for what belongs to no network (the format's version, the released
 blocks), and per network: a header (its block, VNI, state, access peers and
 released prefixes) and `buckets` parts holding, for the nodes hashed into each,
-the node's network resource and its listen ports in that network. A network's
+the node's network resource, its listen ports and its published key in that network. A network's
 bucket count is the smallest power of two that keeps every bucket under
 BUCKET_BYTES, so no part grows with the number of networks, and a part grows only
 with one node's links. Pure: the storage (ledger_etcd) names and encrypts parts.
@@ -43,7 +43,7 @@ def bucket_of(node, buckets):
 
 def _netids(ledger):
     netids = set(ledger["networks"])
-    for networks in ledger["ports"].values():
+    for networks in list(ledger["ports"].values()) + list((ledger.get("keys") or {}).values()):
         netids.update(networks)
     for kind in ("prefixes", "ipv4"):
         netids.update(ledger["released"].get(kind) or {})
@@ -51,7 +51,7 @@ def _netids(ledger):
 
 
 def _nodes_of(ledger, netid):
-    """{node: {resource?, ports?}} of one network."""
+    """{node: {resource?, ports?, key?}} of one network."""
     nodes = {}
     net = ledger["networks"].get(netid) or {}
     for node, resource in (net.get("resources") or {}).items():
@@ -59,6 +59,9 @@ def _nodes_of(ledger, netid):
     for node, networks in ledger["ports"].items():
         if netid in networks:
             nodes.setdefault(node, {})["ports"] = networks[netid]
+    for node, networks in (ledger.get("keys") or {}).items():
+        if netid in networks:
+            nodes.setdefault(node, {})["key"] = networks[netid]
     return nodes
 
 
@@ -75,7 +78,7 @@ def _buckets(nodes):
 
 def split(ledger, salt):
     """{part name: plain data}: GLOBAL, and per network NID/h and NID/b0.. (NID: network_id(salt, netid))."""
-    rest = {k: v for k, v in ledger.items() if k not in ("networks", "ports", "released")}
+    rest = {k: v for k, v in ledger.items() if k not in ("networks", "ports", "released", "keys")}
     released = ledger["released"]
     parts = {GLOBAL: dict(rest, blocks=released.get("blocks") or [])}
     for netid in _netids(ledger):
@@ -113,4 +116,6 @@ def join(parts):
                     ledger["networks"][netid]["resources"][node] = entry["resource"]
                 if "ports" in entry:
                     ledger["ports"].setdefault(node, {})[netid] = entry["ports"]
+                if "key" in entry:
+                    ledger.setdefault("keys", {}).setdefault(node, {})[netid] = entry["key"]
     return ledger

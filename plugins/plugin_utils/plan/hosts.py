@@ -128,8 +128,9 @@ def read_public_keys(nets, hostvars, public_keys):
             key = node_keys.get(net.netid)
             if key is None:
                 raise PlanError(
-                    "network %r: no public key for node %r; run the keys step on it "
-                    "(the site playbook does) or record it in the ledger" % (net.netid, node)
+                    "network %r: no public key for node %r; run the keys step on it (the site playbook does; "
+                    "before sliced or --limit runs, the gridnet.tenant.keys playbook records every node's "
+                    "in the ledger)" % (net.netid, node)
                 )
             rules.check_public_key(key, "network %r, node %r" % (net.netid, node))
             if (net.netid, key) in owners:
