@@ -91,11 +91,11 @@ def outage(text):
     return max([b - a - 1 for a, b in zip(seqs, seqs[1:])] + [0]) * INTERVAL
 
 
-@pytest.mark.parametrize("source, target, pair", [
-    ("dc1", "dc2", "dc1:dc2"),     # the two workloads' direct link
-    ("home1", "home2", "home1:gw"),  # the relay (the exit) loses its link to one of two nodes behind NAT
+@pytest.mark.parametrize("source, target, pair, back", [
+    ("dc1", "dc2", "dc1:dc2", True),     # the two workloads' direct link; back on it after the mend (~30 s)
+    ("home1", "home2", "home1:gw", False),  # the relay (the exit) loses its link to one of two nodes behind NAT
 ])
-def test_traffic_goes_around_a_cut_link_and_comes_back(babel_lab, source, target, pair):
+def test_traffic_goes_around_a_cut_link_and_comes_back(babel_lab, source, target, pair, back):
     farm, _unused = babel_lab
     name, address, direct = over_direct_link(farm, source, target)
     ping = pinging(farm, source, name, address, 20)
@@ -106,10 +106,11 @@ def test_traffic_goes_around_a_cut_link_and_comes_back(babel_lab, source, target
     cut(farm, pair, undo=True)
     ping.join()
     lost = outage(ping.result)
-    back = wait_for(lambda: installed_via(farm, source, target) == direct, 90, "the direct path back")
+    if back:
+        back = "; the direct path was back %.0f s after the mend" % wait_for(
+            lambda: installed_via(farm, source, target) == direct, 90, "the direct path back")
     figures.report("babel, %s -> %s with link %s cut in the underlay: outage %.1f s (target < 5 s); while cut the "
-                   "route went over %s; the direct path was back %.0f s after the mend"
-                   % (source, target, pair, lost, around, back))
+                   "route went over %s%s" % (source, target, pair, lost, around, back or ""))
     assert around not in (None, direct)
     assert lost < 5
 

@@ -18,6 +18,7 @@ from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.ledger_etcd 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLICES = 4
+REPEATS = int(os.environ.get("GRIDNET_SLICED_REPEATS", "1"))  # fresh ledgers in each order (CI: 1)
 
 pytestmark = pytest.mark.skipif(shutil.which("etcd") is None, reason="needs etcd-server (make setup installs it)")
 
@@ -101,7 +102,8 @@ def test_sliced_runs_over_a_fresh_ledger_record_exactly_what_one_run_recorded(et
     same plan, so nothing changes on any node; each slice touches only its hosts."""
     farm, cluster = etcd_lab
     single = stored(cluster, farm.name)
-    for prefix, reverse in ((farm.name + "-sliced", False), (farm.name + "-reversed", True)):
+    for prefix, reverse in [("%s-%s-%d" % (farm.name, order, i), order == "reversed")
+                            for i in range(REPEATS) for order in ("sliced", "reversed")]:
         use_ledger(farm, cluster, prefix)
         started = time.monotonic()
         for path in ("keys.yml", "site.yml"):

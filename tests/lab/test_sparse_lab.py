@@ -24,7 +24,7 @@ from labtools import installed_via, link_to, recorded  # tests/support
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXTRA_DC = range(3, 21)
 DEGREE = 4
-CUTS = 3
+CUTS = 1  # runs of 3 went the same way; each costs a full verify in CI
 SEED = 24
 SAMPLE = 4
 INOTIFY_NEEDED = 2 * 50 + 2 * 3  # both ends of ~50 sparse links and of globex's 3
@@ -130,32 +130,29 @@ def test_verify_by_sample_proves_every_link_and_finds_a_cut_one_and_a_broken_iso
                    % (len(farm.members), total, seconds, coverage.group(1), coverage.group(2), coverage.group(3),
                       coverage.group(4), full_probes, "%.0f" % full_seconds if full_seconds else "?"))
 
-    # a link cut in the underlay: Babel routes around it, so only its own probes can tell
+    # at once, a link cut in the underlay (Babel routes around it, so only its own probes can tell) and isolation
+    # broken by hand on dc1 (a local route for all of globex in grid's namespace: dc1's grid workload reaches it)
     pair = "%s:%s" % next(link for link in sorted(_links(farm)) if all(n.startswith("dc") for n in link))
-    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_cut": [pair]}), inventory=False)
-    try:
-        time.sleep(8)
-        total, good, _seconds, cut = by_sample(farm)
-    finally:
-        farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_mend": [pair]}), inventory=False)
-    a, b = pair.split(":")
-    assert cut.returncode != 0 and total - good == 2, cut.stdout[-4000:]  # each end's own link probe
-    for x, y in ((a, b), (b, a)):
-        assert "link %s -> %s: its peer's link-local address is silent over it  <-- WRONG" % (x, y) in cut.stdout
-
-    # isolation broken by hand: dc1's grid namespace answers for all of globex, so dc1's grid workload reaches it
     grid = recorded(farm, "dc1", "grid")
     dc1, leak = farm.pids()["dc1"], [("-4", "10.70.0.0/16"), ("-6", _globex_block(farm))]
-    for family, prefix in leak:  # answered by the namespace itself (lo is down there: the veth is up)
-        lab.run(dc1, ["ip", "-n", grid["namespace"], family, "route", "add", "local", prefix, "dev", grid["veth_ns"]])
+    farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_cut": [pair]}), inventory=False)
     try:
-        _total, _good, _seconds, leaky = by_sample(farm)
+        for family, prefix in leak:  # answered by the namespace itself (lo is down there: the veth is up)
+            lab.run(dc1, ["ip", "-n", grid["namespace"], family, "route", "add", "local", prefix, "dev",
+                          grid["veth_ns"]])
+        time.sleep(8)
+        total, good, _seconds, broken = by_sample(farm)
     finally:
+        farm.playbook("lab/up.yml", "-e", json.dumps({"gridnet_lab_mend": [pair]}), inventory=False)
         for family, prefix in leak:
             lab.run(dc1, ["ip", "-n", grid["namespace"], family, "route", "del", "local", prefix, "dev",
-                          grid["veth_ns"]])
-    assert leaky.returncode != 0 and re.search(r"grid -> globex: [1-9]\d* of \d+ answered  <-- NOT ISOLATED",
-                                               leaky.stdout), leaky.stdout[-4000:]
+                          grid["veth_ns"]], check=False)
+    a, b = pair.split(":")
+    leaked = re.search(r"grid -> globex: ([1-9]\d*) of \d+ answered  <-- NOT ISOLATED", broken.stdout)
+    assert broken.returncode != 0 and leaked, broken.stdout[-4000:]
+    for x, y in ((a, b), (b, a)):
+        assert "link %s -> %s: its peer's link-local address is silent over it  <-- WRONG" % (x, y) in broken.stdout
+    assert total - good == 2 + int(leaked.group(1)), broken.stdout[-4000:]  # each end's own link probe, the leaks
 
 
 def _links(farm):

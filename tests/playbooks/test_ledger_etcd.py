@@ -21,6 +21,7 @@ BIN = os.path.dirname(sys.executable)
 VAULT = os.path.join(ROOT, "playbooks", "lab", "vault-password")
 STEP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ledger_step.yml")
 NODES = ("dc0", "dc1", "gw1")
+ROUNDS = 12  # round r plans r + 1 networks on each side: the runs overlap more and more
 
 pytestmark = pytest.mark.skipif(shutil.which("etcd") is None, reason="needs etcd-server (make setup installs it)")
 
@@ -98,7 +99,7 @@ def handed_out(plan_file):
 
 def test_two_controllers_planning_concurrently_never_share_or_renumber_a_value(etcd, tmp_path):
     seen = {}
-    for round_number in range(20):
+    for round_number in range(ROUNDS):
         runs = []
         for side in ("a", "b"):
             inventory = controller(str(tmp_path / side), etcd, ["%s%d" % (side, i) for i in range(round_number + 1)])
@@ -116,8 +117,8 @@ def test_two_controllers_planning_concurrently_never_share_or_renumber_a_value(e
         by_kind.setdefault(kind, []).append(value)
     for kind, values in sorted(by_kind.items()):
         assert len(values) == len(set(values)), "duplicate %s" % kind
-    print("20 rounds, 2 controllers: %d networks, %d values handed out, 0 duplicates, 0 renumbered"
-          % (len({n for n, _w in seen}), len(seen)))
+    print("%d rounds, 2 controllers: %d networks, %d values handed out, 0 duplicates, 0 renumbered"
+          % (ROUNDS, len({n for n, _w in seen}), len(seen)))
 
 
 def test_every_value_in_etcd_is_vault_ciphertext_and_migrate_then_export_round_trips(etcd, tmp_path):
