@@ -100,6 +100,7 @@ bench: setup
 	$(BIN)/python benchmarks/converge_benchmark.py
 	$(BIN)/python benchmarks/dataplane_benchmark.py
 	$(BIN)/python benchmarks/health_benchmark.py
+	$(BIN)/python benchmarks/scale_benchmark.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
