@@ -12,8 +12,9 @@
 
 state is ``active`` or ``removing`` (left the inventory; still reserved until
 its removal has been applied); a removing resource lists in ``applied`` the
-nodes whose converge has removed it so far (runs sliced by host add up). Released prefixes are reused only after every
-other free one. Storage is ledger_file.py's; the ledger action runs the cycle.
+nodes whose converge has removed it so far (runs sliced by host add up).
+Released prefixes are reused only after every other free one. Storage is
+ledger_file.py's (or ledger_etcd's); the ledger action runs the cycle.
 """
 
 from __future__ import annotations
