@@ -156,6 +156,10 @@ def test_a_write_killed_before_its_commit_is_invisible_and_the_next_write_clears
     with store(etcd, "kill").locked(check=True) as reader:
         assert reader.read() == first
     third = json.loads(json.dumps(first))
+    third["ports"]["dc0"]["n000"]["dc2"] += 1  # the part the killed write put too: the same key name again
     third["released"]["blocks"].append("2001:db8:1ff::/48")
-    replace(store(etcd, "kill"), third)  # the next write, of anything, clears them
-    assert sorted(k for k, _v in etcd.raw("/kill/")) == committed
+    replace(store(etcd, "kill"), third)  # the next write clears the killed one's parts
+    reader = store(etcd, "kill")
+    with reader.locked(check=True):
+        assert reader.read() == third
+    assert reader.keyed.garbage == [] and len(etcd.raw("/kill/")) == len(committed)

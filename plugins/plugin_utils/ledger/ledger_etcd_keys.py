@@ -125,12 +125,14 @@ def write(gateway, keyed, ledger, encrypt, commit_guards, lock_guard, commit_ext
     """
     generation = keyed.generation + 1
     parts = ledger_parts.split(ledger, keyed.salt)
-    ops = [delete(k) for k in keyed.garbage] + [delete_prefix(keyed.root + DATA + n.encode()) for n in keyed.gone]
+    # garbage first, in transactions of its own: a killed write's parts may have the very names this one puts,
+    # and etcd refuses a transaction that deletes and puts one key
+    garbage = [delete(k) for k in keyed.garbage] + [delete_prefix(keyed.root + DATA + n.encode()) for n in keyed.gone]
     changed = [n for n in sorted(parts) if n != ledger_parts.GLOBAL and keyed.parts.get(n) != ledger_parts.canonical(parts[n])]
-    ops += [put(_key(keyed.root, n, generation), encrypt(parts[n])) for n in changed]
+    puts = [put(_key(keyed.root, n, generation), encrypt(parts[n])) for n in changed]
     removed = sorted({n[:-2] for n in keyed.parts if n.endswith("/h")} - {n[:-2] for n in parts if n.endswith("/h")})
-    ops += [put(_key(keyed.root, nid + "/h", generation), encrypt(GONE)) for nid in removed]
-    for batch in _batches(ops):
+    puts += [put(_key(keyed.root, nid + "/h", generation), encrypt(GONE)) for nid in removed]
+    for batch in list(_batches(garbage)) + list(_batches(puts)):
         if not gateway.txn(lock_guard, batch):
             raise Conflict("the etcd ledger's lock was lost while this run wrote it")
     top = {"generation": generation, "salt": keyed.salt, "part": parts[ledger_parts.GLOBAL]}
