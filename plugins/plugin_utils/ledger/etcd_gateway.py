@@ -76,13 +76,6 @@ class Gateway(object):
             return answer
         raise EtcdError("etcd: no endpoint could serve %s (%s)" % (path, "; ".join(failures)))
 
-    def get(self, key):
-        """(value, mod_revision) of key, or (None, 0)."""
-        kvs = self.call("/v3/kv/range", {"key": b64(key)}).get("kvs") or []
-        if not kvs:
-            return None, 0
-        return unb64(kvs[0].get("value")), int(kvs[0].get("mod_revision", 0))
-
     def get_prefix(self, prefix, page=64):
         """({key: (value, mod_revision)} of every key under prefix, the revision they were read at).
 

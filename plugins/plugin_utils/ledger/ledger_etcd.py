@@ -24,7 +24,7 @@ import os
 import threading
 import time
 
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import etcd_gateway, ledger_file, ledger_parts
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import etcd_gateway, ledger_file
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger_etcd_keys as by_key
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.etcd_gateway import (
     delete, delete_prefix, put, unchanged_since, value_is)
@@ -68,7 +68,7 @@ class EtcdStore(object):
         self.root = prefix.encode()
         self.data_key, self.lock_key, self.global_key = [(prefix + k).encode() for k in ("/l", "/k", by_key.GLOBAL)]
         self.layout = settings.get("layout") or "keys"
-        self.found, self.keyed, self.layout_read, self.keys_written = {}, None, None, 0
+        self.found, self.keyed, self.layout_read = {}, None, None
         self.name = "etcd ledger %s at %s" % (prefix, ", ".join(settings["endpoints"]))
         self.ttl = int(settings.get("lock_ttl") or LOCK_TTL)
         self.timeout = int(settings.get("lock_timeout") or LOCK_TIMEOUT)
@@ -138,8 +138,8 @@ class EtcdStore(object):
         guards = lock + [unchanged_since(k, self.found[k][1] if k in self.found else 0)
                          for k in (self.data_key, self.global_key)]
         if self.layout == "keys":
-            self.keys_written = by_key.write(self.gateway, self.keyed, ledger, self.encrypt, guards, lock,
-                                             [delete(self.data_key)] if self.data_key in self.found else [])
+            by_key.write(self.gateway, self.keyed, ledger, self.encrypt, guards, lock,
+                         [delete(self.data_key)] if self.data_key in self.found else [])
             return
         raw = ledger_file.render(ledger, self.vault, False, self.name, self.encrypt_identity)
         if len(raw) > MAX_VALUE:
@@ -149,9 +149,6 @@ class EtcdStore(object):
         if not self.gateway.txn(guards, [put(self.data_key, raw), delete(self.global_key),
                                          delete_prefix(self.root + by_key.DATA)]):
             raise Conflict("%s changed, or its lock was lost, since this run read it" % self.name)
-        self.keys_written = 1
 
-    def encrypt(self, value):
-        vault_id, secret = ledger_file.encrypt_secret(self.vault, self.encrypt_identity, self.name)
-        return self.vault.encrypt(ledger_parts.canonical(value).encode("utf-8"),
-                                  secret=secret, vault_id=vault_id)
+    def encrypt(self, text):
+        return ledger_file.encrypt(text, self.vault, self.encrypt_identity, self.name)

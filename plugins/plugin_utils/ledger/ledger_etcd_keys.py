@@ -23,7 +23,7 @@ import os
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger import ledger_parts
 from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.etcd_gateway import (
     EtcdError, delete, delete_prefix, put)
-from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.ledger_file import LedgerError
+from ansible_collections.gridnet.tenant.plugins.plugin_utils.ledger.ledger_file import LedgerError, decrypt
 
 GLOBAL = "/g"
 DATA = b"/n/"
@@ -39,10 +39,10 @@ class Conflict(LedgerError):
 class Keyed(object):
     """What a read found: the ledger, its parts and the keys holding them, and what is garbage."""
 
-    def __init__(self, root, generation=0, salt=None, ledger=None):
+    def __init__(self, root, generation=0, salt=None):
         self.root, self.generation = root, generation
         self.salt = salt or os.urandom(16).hex()
-        self.ledger = ledger
+        self.ledger = None
         self.parts, self.keys, self.garbage, self.gone = {}, {}, [], []
 
 
@@ -51,10 +51,11 @@ def _key(root, name, generation):
 
 
 def _decode(raw, vault, name):
+    text = decrypt(raw, vault, name)
     try:
-        return json.loads(vault.decrypt(raw).decode("utf-8"))
-    except Exception as exc:  # the vault's errors and JSON's: either way the part cannot be used
-        raise LedgerError("%s: a part cannot be read (%s)" % (name, exc))
+        return json.loads(text)
+    except ValueError as exc:
+        raise LedgerError("%s is corrupt: a part is not JSON (%s)" % (name, exc))
 
 
 def fresh(found, root):
@@ -118,9 +119,9 @@ def _batches(ops):
 
 
 def write(gateway, keyed, ledger, encrypt, commit_guards, lock_guard, commit_extra=()):
-    """Write `ledger` as generation G+1 over what `keyed` read. Returns the number of keys put.
+    """Write `ledger` as generation G+1 over what `keyed` read.
 
-    lock_guard: the compares that say the lock is still this run's (none in a lock-less write);
+    encrypt: text -> vault ciphertext; lock_guard: the compares that say the lock is still this run's;
     commit_guards: those plus the revisions of what was read. Conflict when a guard fails.
     """
     generation = keyed.generation + 1
@@ -128,15 +129,16 @@ def write(gateway, keyed, ledger, encrypt, commit_guards, lock_guard, commit_ext
     # garbage first, in transactions of its own: a killed write's parts may have the very names this one puts,
     # and etcd refuses a transaction that deletes and puts one key
     garbage = [delete(k) for k in keyed.garbage] + [delete_prefix(keyed.root + DATA + n.encode()) for n in keyed.gone]
-    changed = [n for n in sorted(parts) if n != ledger_parts.GLOBAL and keyed.parts.get(n) != ledger_parts.canonical(parts[n])]
-    puts = [put(_key(keyed.root, n, generation), encrypt(parts[n])) for n in changed]
+    texts = {n: ledger_parts.canonical(p) for n, p in parts.items() if n != ledger_parts.GLOBAL}
+    changed = [n for n in sorted(texts) if keyed.parts.get(n) != texts[n]]
+    puts = [put(_key(keyed.root, n, generation), encrypt(texts[n])) for n in changed]
     removed = sorted({n[:-2] for n in keyed.parts if n.endswith("/h")} - {n[:-2] for n in parts if n.endswith("/h")})
-    puts += [put(_key(keyed.root, nid + "/h", generation), encrypt(GONE)) for nid in removed]
+    puts += [put(_key(keyed.root, nid + "/h", generation), encrypt(ledger_parts.canonical(GONE))) for nid in removed]
     for batch in list(_batches(garbage)) + list(_batches(puts)):
         if not gateway.txn(lock_guard, batch):
             raise Conflict("the etcd ledger's lock was lost while this run wrote it")
     top = {"generation": generation, "salt": keyed.salt, "part": parts[ledger_parts.GLOBAL]}
-    commit = [put(keyed.root + GLOBAL.encode(), encrypt(top))] + list(commit_extra)
+    commit = [put(keyed.root + GLOBAL.encode(), encrypt(ledger_parts.canonical(top)))] + list(commit_extra)
     if not gateway.txn(commit_guards, commit):
         raise Conflict("the etcd ledger changed, or its lock was lost, since this run read it")
     # committed: what the new generation supersedes is garbage now; a run that stops here leaves it to the next
@@ -148,4 +150,3 @@ def write(gateway, keyed, ledger, encrypt, commit_guards, lock_guard, commit_ext
             gateway.txn(lock_guard, batch)
     except EtcdError:
         pass
-    return len(changed) + len(removed) + 1

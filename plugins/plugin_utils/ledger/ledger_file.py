@@ -112,15 +112,7 @@ def loads(raw, vault=None, path="ledger"):
     """The ledger in raw (the bytes render() makes), named `path` in errors."""
     text = raw.decode("utf-8", errors="replace")
     if text.startswith(VAULT_HEADER):
-        if vault is None or not vault.secrets:
-            raise LedgerError("ledger %s is encrypted with Ansible Vault and no vault secret is configured "
-                              "(--vault-password-file, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE)" % path)
-        try:
-            text = vault.decrypt(raw).decode("utf-8")
-        except AnsibleVaultFormatError as exc:
-            raise LedgerError("ledger %s is corrupt: its vault envelope cannot be read (%s)" % (path, exc))
-        except Exception as exc:  # AnsibleVaultError and friends: the message is the point
-            raise LedgerError("ledger %s cannot be decrypted with the configured vault secret: %s" % (path, exc))
+        text = decrypt(raw, vault, path)
     try:
         data = _parse(text)
     except yaml.YAMLError as exc:
@@ -136,6 +128,25 @@ def loads(raw, vault=None, path="ledger"):
     for problem in _shape_problems(result):
         raise LedgerError("ledger %s is corrupt: %s" % (path, problem))
     return result
+
+
+def decrypt(raw, vault, path="ledger"):
+    """The text of vault ciphertext `raw`; LedgerError naming `path` and saying what is wrong otherwise."""
+    if vault is None or not vault.secrets:
+        raise LedgerError("ledger %s is encrypted with Ansible Vault and no vault secret is configured "
+                          "(--vault-password-file, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE)" % path)
+    try:
+        return vault.decrypt(raw).decode("utf-8")
+    except AnsibleVaultFormatError as exc:
+        raise LedgerError("ledger %s is corrupt: its vault envelope cannot be read (%s)" % (path, exc))
+    except Exception as exc:  # AnsibleVaultError and friends: the message is the point
+        raise LedgerError("ledger %s cannot be decrypted with the configured vault secret: %s" % (path, exc))
+
+
+def encrypt(text, vault, encrypt_identity=None, path="ledger"):
+    """Vault ciphertext of `text`, with the secret `ansible-vault encrypt` would choose (encrypt_secret)."""
+    vault_id, secret = encrypt_secret(vault, encrypt_identity, path)
+    return vault.encrypt(text.encode("utf-8"), secret=secret, vault_id=vault_id)
 
 
 def _shape_problems(ledger):
@@ -207,8 +218,7 @@ def render(ledger, vault=None, plaintext=False, path="ledger", encrypt_identity=
     text = "# gridnet.tenant allocation ledger: written by the collection, do not edit by hand\n"
     text += "%s: %s\n" % (VARIABLE, json.dumps(_plain(ledger), sort_keys=True, separators=(",", ":")))
     if vault is not None and vault.secrets:
-        vault_id, secret = encrypt_secret(vault, encrypt_identity, path)
-        return vault.encrypt(text.encode("utf-8"), secret=secret, vault_id=vault_id)
+        return encrypt(text, vault, encrypt_identity, path)
     if not plaintext:
         raise LedgerError("no vault secret is configured to encrypt ledger %s; configure one "
                           "(--vault-password-file, ANSIBLE_VAULT_PASSWORD_FILE) or set "
