@@ -41,28 +41,18 @@ def bucket_of(node, buckets):
     return int(hashlib.sha256(node.encode("utf-8")).hexdigest()[:8], 16) % buckets
 
 
-def _netids(ledger):
-    netids = set(ledger["networks"])
-    for networks in list(ledger["ports"].values()) + list((ledger.get("keys") or {}).values()):
-        netids.update(networks)
-    for kind in ("prefixes", "ipv4"):
-        netids.update(ledger["released"].get(kind) or {})
-    return sorted(netids)
-
-
-def _nodes_of(ledger, netid):
-    """{node: {resource?, ports?, key?}} of one network."""
-    nodes = {}
-    net = ledger["networks"].get(netid) or {}
-    for node, resource in (net.get("resources") or {}).items():
-        nodes.setdefault(node, {})["resource"] = resource
-    for node, networks in ledger["ports"].items():
-        if netid in networks:
-            nodes.setdefault(node, {})["ports"] = networks[netid]
-    for node, networks in (ledger.get("keys") or {}).items():
-        if netid in networks:
-            nodes.setdefault(node, {})["key"] = networks[netid]
-    return nodes
+def _by_network(ledger):
+    """{netid: {node: {resource?, ports?, key?}}} of every network the ledger mentions, in one pass over it."""
+    networks = {netid: {} for kind in ("prefixes", "ipv4") for netid in ledger["released"].get(kind) or {}}
+    for netid, net in ledger["networks"].items():
+        nodes = networks.setdefault(netid, {})
+        for node, resource in (net.get("resources") or {}).items():
+            nodes.setdefault(node, {})["resource"] = resource
+    for section, field in (("ports", "ports"), ("keys", "key")):
+        for node, held in (ledger.get(section) or {}).items():
+            for netid, value in held.items():
+                networks.setdefault(netid, {}).setdefault(node, {})[field] = value
+    return networks
 
 
 def _buckets(nodes):
@@ -81,9 +71,9 @@ def split(ledger, salt):
     rest = {k: v for k, v in ledger.items() if k not in ("networks", "ports", "released", "keys")}
     released = ledger["released"]
     parts = {GLOBAL: dict(rest, blocks=released.get("blocks") or [])}
-    for netid in _netids(ledger):
+    for netid, nodes in sorted(_by_network(ledger).items()):
         nid = network_id(salt, netid)
-        buckets = _buckets(_nodes_of(ledger, netid))
+        buckets = _buckets(nodes)
         header = {"netid": netid, "buckets": len(buckets)}
         if netid in ledger["networks"]:
             header["network"] = {k: v for k, v in ledger["networks"][netid].items() if k != "resources"}
