@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,15 +19,26 @@ def lab_env(name, directory):
                 ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(ROOT, "playbooks", "lab", "vault-password"))
 
 
+def measured(env, *argv):
+    """(seconds, changed tasks, stdout, peak RSS in MiB of ansible-playbook and its workers, from wait4) of one
+    ansible-playbook run; exits naming it when it fails."""
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.monotonic()
+        process = subprocess.Popen([os.path.join(BIN, "ansible-playbook")] + list(argv), env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, text=True)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        text = out.read()
+    if process.returncode != 0:
+        sys.exit("%s failed:\n%s" % (" ".join(argv), text[-5000:]))
+    return elapsed, sum(int(c) for c in re.findall(r"changed=(\d+)", text)), text, usage.ru_maxrss / 1024.0
+
+
 def playbook(env, *argv):
     """(seconds, changed tasks, stdout) of one ansible-playbook run; exits naming it when it fails."""
-    started = time.monotonic()
-    result = subprocess.run([os.path.join(BIN, "ansible-playbook")] + list(argv), env=env, capture_output=True,
-                            text=True, check=False)
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit("%s failed:\n%s" % (" ".join(argv), result.stdout[-3000:] + result.stderr[-2000:]))
-    return elapsed, sum(int(c) for c in re.findall(r"changed=(\d+)", result.stdout)), result.stdout
+    return measured(env, *argv)[:3]
 
 
 def load():

@@ -25,14 +25,12 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
-from labrun import BIN, ROOT, lab_env, load, playbook
+from labrun import ROOT, lab_env, load, measured, playbook
 
 sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
 from ansible_collections.gridnet.tenant.plugins.module_utils.node.wireguard_go import inotify_budget  # noqa: E402
@@ -61,22 +59,6 @@ def lab_vars(size):
             "gridnet_lab_networks": [network]}
 
 
-def measured(env, *argv):
-    """(seconds, peak RSS in MiB of ansible-playbook and its workers, stdout)."""
-    with tempfile.TemporaryFile("w+") as out:
-        started = time.monotonic()
-        process = subprocess.Popen([os.path.join(BIN, "ansible-playbook")] + list(argv), env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, text=True)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        elapsed = time.monotonic() - started
-        out.seek(0)
-        text = out.read()
-    if process.returncode != 0:
-        sys.exit("%s failed:\n%s" % (" ".join(argv), text[-4000:]))
-    return elapsed, usage.ru_maxrss / 1024.0, text
-
-
 def available_mib():
     for line in open("/proc/meminfo"):
         if line.startswith("MemAvailable:"):
@@ -99,12 +81,11 @@ def one_size(size, scratch):
     before = available_mib()
     try:
         playbook(env, os.path.join(ROOT, "playbooks", "lab", "up.yml"), "-e", "@" + given)
-        first, first_rss, _out = measured(env, "-i", inventory, site, "-e", "@" + given)
+        first, _changed, _out, first_rss = measured(env, "-i", inventory, site, "-e", "@" + given)
         after = available_mib()
-        again, again_rss, out = measured(env, "-i", inventory, site, "-e", "@" + given)
-        changed = sum(int(c) for c in re.findall(r"changed=(\d+)", out))
-        ping, _rss, _out = measured(env, "-i", inventory, pings)
-        checked, verify_rss, out = measured(env, "-i", inventory, verify, "-e", "@" + given)
+        again, changed, _out, again_rss = measured(env, "-i", inventory, site, "-e", "@" + given)
+        ping, _changed, _out, _rss = measured(env, "-i", inventory, pings)
+        checked, _changed, out, verify_rss = measured(env, "-i", inventory, verify, "-e", "@" + given)
     finally:
         playbook(env, os.path.join(ROOT, "playbooks", "lab", "down.yml"), "-e", "@" + given)
         shutil.rmtree(directory, ignore_errors=True)
